@@ -1,0 +1,123 @@
+"""The application factory: settings + project config -> a FastAPI app whose lifespan owns every resource."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import BaseRoute
+
+from agent_server import __version__
+from agent_server.api import api_router
+from agent_server.config import ProjectConfig, load_config
+from agent_server.db.engine import create_engine, create_sessionmaker, open_langgraph_pool
+from agent_server.db.langgraph import open_checkpointer, open_store
+from agent_server.db.migrate import upgrade_schema_async
+from agent_server.errors import add_exception_handlers
+from agent_server.responses import JSONResponse
+from agent_server.services.assistants import sync_default_assistants
+from agent_server.services.graphs import GraphRegistry, import_object
+from agent_server.settings import Settings
+from agent_server.state import AppState
+
+logger = logging.getLogger(__name__)
+
+SETUP_LOCK_ID = 7_343_210_992
+
+
+def apply_project_env(config: ProjectConfig) -> None:
+    """Variables from the config's `env` fill the process environment; explicit process values win."""
+    for key, value in config.env.items():
+        os.environ.setdefault(key, value)
+
+
+async def open_app_state(settings: Settings, config: ProjectConfig) -> AppState:
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL is not set (open-langgraph dev starts an embedded PostgreSQL)")
+    apply_project_env(config)
+    if settings.auto_migrate:
+        await upgrade_schema_async(settings.database_url)
+    pool = await open_langgraph_pool(settings.database_url, max_size=settings.db_pool_size)
+    async with pool.connection() as conn:
+        await conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK_ID,))
+        try:
+            checkpointer = await open_checkpointer(pool, setup=settings.auto_migrate)
+            store = await open_store(pool, config, setup=settings.auto_migrate)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_ID,))
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    graphs = GraphRegistry.from_config(config, checkpointer, store)
+    state = AppState(
+        settings=settings, config=config, engine=engine, sessionmaker=create_sessionmaker(engine),
+        pool=pool, checkpointer=checkpointer, store=store, graphs=graphs,
+    )
+    async with state.sessionmaker.begin() as session:
+        await sync_default_assistants(session, graphs)
+    if config.store.ttl is not None and config.store.ttl.sweep_interval_minutes:
+        await store.start_ttl_sweeper()
+    return state
+
+
+async def close_app_state(state: AppState) -> None:
+    if state.config.store.ttl is not None and state.config.store.ttl.sweep_interval_minutes:
+        await state.store.stop_ttl_sweeper()
+    await state.engine.dispose()
+    await state.pool.close()
+
+
+def custom_routes(config: ProjectConfig) -> list[BaseRoute]:
+    """Routes of the user's `http.app`, mounted beside (and ahead of) ours."""
+    if not config.http.app:
+        return []
+    user_app = import_object(config.resolve_path(config.http.app))
+    routes = getattr(user_app, "routes", None)
+    if routes is None:
+        raise RuntimeError(f"http.app {config.http.app!r} is not a Starlette/FastAPI application")
+    return list(routes)
+
+
+def create_app(settings: Settings | None = None, config: ProjectConfig | None = None) -> FastAPI:
+    settings = settings or Settings()
+    config = config or load_config(settings.config_path)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.olg = await open_app_state(settings, config)
+        try:
+            yield
+        finally:
+            await close_app_state(app.state.olg)
+
+    app = FastAPI(
+        title="Open LangGraph Server",
+        version=__version__,
+        description="LangGraph Platform / Agent Protocol API on PostgreSQL.",
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+    )
+    add_exception_handlers(app)
+    app.include_router(api_router(config))
+    extra = custom_routes(config)
+    if extra:
+        app.router.routes[:0] = extra
+    if config.http.cors is not None:
+        cors = config.http.cors
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=cors.allow_origins,
+            allow_methods=cors.allow_methods,
+            allow_headers=cors.allow_headers,
+            allow_credentials=cors.allow_credentials,
+            expose_headers=cors.expose_headers,
+            max_age=cors.max_age,
+        )
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Uvicorn factory entry point: everything comes from the environment the CLI prepared."""
+    return create_app(Settings())

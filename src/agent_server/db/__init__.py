@@ -1,0 +1,1 @@
+"""Database access: ORM tables, the engine, and the embedded PostgreSQL."""

@@ -1,0 +1,53 @@
+"""LangGraph's own Postgres persistence: the checkpointer and the store, sharing one psycopg pool."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.store.postgres import AsyncPostgresStore
+from psycopg_pool import AsyncConnectionPool
+
+from agent_server.config import ProjectConfig
+from agent_server.services.graphs import import_object
+
+
+def resolve_embed(config: ProjectConfig, embed: str) -> Any:
+    """`./file.py:fn` or `package.module:fn` is imported; anything else is a provider string for LangChain."""
+    module = embed.partition(":")[0]
+    if module.endswith(".py") or "/" in module or "." in module:
+        return import_object(config.resolve_path(embed))
+    return embed
+
+
+def store_options(config: ProjectConfig) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    index = config.store.index
+    if index is not None:
+        options["index"] = {
+            "dims": index.dims,
+            "embed": resolve_embed(config, index.embed),
+            "fields": index.fields or ["$"],
+        }
+    ttl = config.store.ttl
+    if ttl is not None:
+        options["ttl"] = {
+            "refresh_on_read": ttl.refresh_on_read,
+            "default_ttl": ttl.default_ttl,
+            "sweep_interval_minutes": ttl.sweep_interval_minutes,
+        }
+    return options
+
+
+async def open_checkpointer(pool: AsyncConnectionPool, *, setup: bool) -> AsyncPostgresSaver:
+    checkpointer = AsyncPostgresSaver(pool)
+    if setup:
+        await checkpointer.setup()
+    return checkpointer
+
+
+async def open_store(pool: AsyncConnectionPool, config: ProjectConfig, *, setup: bool) -> AsyncPostgresStore:
+    store = AsyncPostgresStore(pool, **store_options(config))
+    if setup:
+        await store.setup()
+    return store

@@ -1,0 +1,31 @@
+"""FastAPI dependencies, declared once as `Annotated` aliases."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent_server.state import AppState
+
+
+def get_app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.olg
+    return state
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One unit of work per request: commit after the handler returns, roll back if it raised."""
+    async with get_app_state(request).sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+State = Annotated[AppState, Depends(get_app_state)]
+Session = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -1,0 +1,94 @@
+"""Domain errors: one base with a status code, one subclass per condition, one handler set.
+
+The wire shape is the reference server's: `{"detail": "..."}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from agent_server.responses import JSONResponse
+
+
+class ApiError(Exception):
+    status_code = 400
+
+    def __init__(self, detail: str, status_code: int | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class NotFound(ApiError):
+    status_code = 404
+
+
+class Conflict(ApiError):
+    status_code = 409
+
+
+class Unprocessable(ApiError):
+    status_code = 422
+
+
+class BadRequest(ApiError):
+    status_code = 400
+
+
+class AssistantNotFound(NotFound):
+    def __init__(self, assistant_id: Any) -> None:
+        super().__init__(f"Assistant '{assistant_id}' not found")
+
+
+class GraphNotFound(NotFound):
+    def __init__(self, graph_id: str) -> None:
+        super().__init__(f"Graph '{graph_id}' not found")
+
+
+class ThreadNotFound(NotFound):
+    def __init__(self, thread_id: Any) -> None:
+        super().__init__(f"Thread '{thread_id}' not found")
+
+
+ErrorResponses: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Not found", "content": {"application/json": {"example": {"detail": "... not found"}}}},
+    409: {"description": "Conflict", "content": {"application/json": {"example": {"detail": "... exists"}}}},
+    422: {"description": "Invalid request",
+          "content": {"application/json": {"example": {"detail": "field: message"}}}},
+}
+
+
+def _validation_detail(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
+    return "; ".join(parts) or "Invalid request"
+
+
+async def _api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = jsonable_encoder(exc.errors(), custom_encoder={bytes: lambda b: b.decode("utf-8", "replace")})
+    return JSONResponse({"detail": _validation_detail(exc), "errors": errors}, status_code=422)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

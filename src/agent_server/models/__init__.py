@@ -1,0 +1,1 @@
+"""Pydantic request/response shapes: the API's vocabulary."""

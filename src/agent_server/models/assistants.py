@@ -1,0 +1,95 @@
+"""Assistants: a graph plus a saved config/context, versioned on every change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from agent_server.models.common import ApiModel, IfExists, Limit, Metadata, Offset, SortOrder
+
+AssistantField = Literal[
+    "assistant_id", "graph_id", "name", "description", "config", "context", "metadata", "version",
+    "created_at", "updated_at",
+]
+AssistantSortBy = Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"]
+
+
+class AssistantCreate(ApiModel):
+    graph_id: str = Field(min_length=1)
+    assistant_id: UUID | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
+    if_exists: IfExists = "raise"
+    name: str | None = None
+    description: str | None = None
+
+
+class AssistantPatch(ApiModel):
+    graph_id: str | None = Field(default=None, min_length=1)
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    metadata: Metadata | None = None
+    name: str | None = None
+    description: str | None = None
+
+
+class AssistantFilter(ApiModel):
+    metadata: Metadata | None = None
+    graph_id: str | None = None
+    name: str | None = None
+
+
+class AssistantSearch(AssistantFilter):
+    limit: Limit = 10
+    offset: Offset = 0
+    sort_by: AssistantSortBy | None = None
+    sort_order: SortOrder | None = None
+    select: list[AssistantField] | None = None
+
+
+class AssistantVersionsSearch(ApiModel):
+    metadata: Metadata | None = None
+    limit: Limit = 10
+    offset: Offset = 0
+
+
+class AssistantSetLatest(ApiModel):
+    version: int = Field(ge=1)
+
+
+class Assistant(BaseModel):
+    assistant_id: UUID
+    graph_id: str
+    name: str
+    description: str | None
+    config: dict[str, Any]
+    context: dict[str, Any]
+    metadata: Metadata
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class AssistantVersion(BaseModel):
+    assistant_id: UUID
+    graph_id: str
+    name: str
+    description: str | None
+    config: dict[str, Any]
+    context: dict[str, Any]
+    metadata: Metadata
+    version: int
+    created_at: datetime
+
+
+class GraphSchemas(BaseModel):
+    graph_id: str
+    input_schema: dict[str, Any] | None
+    output_schema: dict[str, Any] | None
+    state_schema: dict[str, Any] | None
+    config_schema: dict[str, Any] | None
+    context_schema: dict[str, Any] | None

@@ -1,0 +1,1 @@
+"""The data-access layer: the only place that builds SQL for our tables."""

@@ -1,0 +1,7 @@
+"""/threads (filled in by its own slice)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,38 @@
+"""Process settings read from the environment (12-factor); the graph project lives in the config file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def to_psycopg_url(url: str) -> str:
+    """Normalise any Postgres URL to SQLAlchemy's psycopg 3 dialect."""
+    for prefix in ("postgresql+psycopg://", "postgresql+asyncpg://", "postgresql+psycopg2://",
+                   "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    raise ValueError(f"DATABASE_URL must be a PostgreSQL URL, got {url.split(':', 1)[0]}://...")
+
+
+def to_libpq_url(url: str) -> str:
+    """The plain libpq form of a SQLAlchemy URL, for psycopg pools."""
+    return "postgresql://" + to_psycopg_url(url)[len("postgresql+psycopg://"):]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    database_url: str | None = Field(default=None, description="External PostgreSQL; embedded when unset")
+    data_dir: Path = Field(default=Path(".open_langgraph"), alias="OPEN_LANGGRAPH_DATA_DIR")
+    config_path: Path = Field(default=Path("open_langgraph.json"), alias="OPEN_LANGGRAPH_CONFIG")
+    db_pool_size: int = Field(default=10, alias="OPEN_LANGGRAPH_DB_POOL_SIZE", ge=1, le=200)
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, alias="OPEN_LANGGRAPH_MAX_BODY_BYTES")
+    auto_migrate: bool = Field(default=True, alias="OPEN_LANGGRAPH_AUTO_MIGRATE")
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str | None) -> str | None:
+        return to_psycopg_url(value) if value else None

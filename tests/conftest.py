@@ -1,0 +1,117 @@
+"""Test fixtures: a fresh PostgreSQL database per test session, the real app served by uvicorn, real clients.
+
+The admin connection comes from TEST_DATABASE_URL (default: the CI server at 127.0.0.1:5432). Each session
+(and each xdist worker) creates its own database and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import pytest_asyncio
+import uvicorn
+from fastapi import FastAPI
+from langgraph_sdk import get_client
+from langgraph_sdk.client import LangGraphClient
+
+from agent_server.app import create_app
+from agent_server.config import ProjectConfig, load_config
+from agent_server.settings import Settings
+
+ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PROJECT_DIR = Path(__file__).parent / "project"
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, query = url.partition("?")
+    base = base.rsplit("/", 1)[0]
+    return f"{base}/{name}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    name = f"olg_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(ADMIN_URL, name)
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServedApp:
+    """A uvicorn server running an app inside the test event loop."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> ServedApp:
+        self._task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            if self._task.done():
+                self._task.result()
+                raise RuntimeError("server stopped during start-up")
+            await asyncio.sleep(0.02)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        if self._task is not None:
+            await self._task
+
+
+def project_config(**overrides: Any) -> ProjectConfig:
+    config = load_config(PROJECT_DIR / "langgraph.json")
+    return config.model_copy(update=overrides) if overrides else config
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    return Settings.model_validate({"database_url": database_url, **overrides})
+
+
+@pytest_asyncio.fixture(scope="session")
+async def served(database_url: str) -> AsyncIterator[ServedApp]:
+    app = create_app(make_settings(database_url), project_config())
+    async with ServedApp(app) as served_app:
+        yield served_app
+
+
+@pytest_asyncio.fixture(scope="session")
+async def server_url(served: ServedApp) -> str:
+    return served.url
+
+
+@pytest_asyncio.fixture
+async def client(server_url: str) -> AsyncIterator[LangGraphClient]:
+    sdk = get_client(url=server_url, api_key=None)
+    try:
+        yield sdk
+    finally:
+        await sdk.aclose()
+
+
+@pytest_asyncio.fixture
+async def http(server_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server_url, timeout=30) as h:
+        yield h

@@ -1,0 +1,45 @@
+"""prepare -> child (a compiled subgraph: one -> two) -> finish."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any
+
+from langgraph.graph import END, START, StateGraph
+from typing_extensions import TypedDict
+
+
+class ChildState(TypedDict, total=False):
+    inner: Annotated[list[str], operator.add]
+
+
+class State(TypedDict, total=False):
+    trail: Annotated[list[str], operator.add]
+    inner: list[str]
+
+
+child_builder = StateGraph(ChildState)
+child_builder.add_node("one", lambda s: {"inner": ["one"]})
+child_builder.add_node("two", lambda s: {"inner": ["two"]})
+child_builder.add_edge(START, "one")
+child_builder.add_edge("one", "two")
+child_builder.add_edge("two", END)
+
+
+def prepare(state: State) -> dict[str, Any]:
+    return {"trail": ["prepare"], "inner": []}
+
+
+def finish(state: State) -> dict[str, Any]:
+    return {"trail": ["finish"]}
+
+
+builder = StateGraph(State)
+builder.add_node("prepare", prepare)
+builder.add_node("child", child_builder.compile())
+builder.add_node("finish", finish)
+builder.add_edge(START, "prepare")
+builder.add_edge("prepare", "child")
+builder.add_edge("child", "finish")
+builder.add_edge("finish", END)
+graph = builder.compile()
