@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, MetaData, Text, func, text
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -95,3 +95,59 @@ class Thread(Base):
         Index("ix_threads_metadata_gin", "metadata", postgresql_using="gin",
               postgresql_ops={"metadata": "jsonb_path_ops"}),
     )
+
+
+RUN_STATUSES = ("pending", "running", "success", "error", "timeout", "interrupted")
+
+
+class Run(Base):
+    """A run is a durable job: inserting the row enqueues it; workers claim it with SKIP LOCKED."""
+
+    __tablename__ = "runs"
+
+    run_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    thread_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("threads.thread_id", ondelete="CASCADE"), nullable=False
+    )
+    assistant_id: Mapped[uuid.UUID] = mapped_column(nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'pending'"))
+    metadata_: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", nullable=False, server_default=text("'{}'::jsonb")
+    )
+    kwargs: Mapped[dict[str, Any]] = mapped_column(nullable=False, server_default=text("'{}'::jsonb"))
+    multitask_strategy: Mapped[str] = mapped_column(Text, nullable=False, server_default=text("'enqueue'"))
+    due_at: Mapped[datetime] = _created_at()
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    worker_id: Mapped[str | None] = mapped_column(Text)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_action: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'running', 'success', 'error', 'timeout', 'interrupted')", name="status_valid"
+        ),
+        CheckConstraint("cancel_action IS NULL OR cancel_action IN ('interrupt', 'rollback')",
+                        name="cancel_action_valid"),
+        Index("uq_runs_one_running_per_thread", "thread_id", unique=True,
+              postgresql_where=text("status = 'running'")),
+        Index("ix_runs_pending_due", "due_at", "created_at", postgresql_where=text("status = 'pending'")),
+        Index(None, "thread_id", "created_at"),
+        Index("ix_runs_running_lease", "lease_expires_at", postgresql_where=text("status = 'running'")),
+    )
+
+
+class RunEvent(Base):
+    """The bounded cross-process event log of streamed runs (only with the Postgres broker)."""
+
+    __tablename__ = "run_events"
+
+    run_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event: Mapped[str] = mapped_column(Text, nullable=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (Index(None, "created_at"),)
