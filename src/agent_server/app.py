@@ -15,7 +15,7 @@ from agent_server import __version__
 from agent_server.api import api_router
 from agent_server.config import ProjectConfig, load_config
 from agent_server.db.engine import create_engine, create_sessionmaker, open_langgraph_pool
-from agent_server.db.langgraph import open_checkpointer, open_store
+from agent_server.db.langgraph import open_persistence
 from agent_server.db.migrate import upgrade_schema_async
 from agent_server.errors import add_exception_handlers
 from agent_server.responses import JSONResponse
@@ -25,8 +25,6 @@ from agent_server.settings import Settings
 from agent_server.state import AppState
 
 logger = logging.getLogger(__name__)
-
-SETUP_LOCK_ID = 7_343_210_992
 
 
 def apply_project_env(config: ProjectConfig) -> None:
@@ -42,13 +40,7 @@ async def open_app_state(settings: Settings, config: ProjectConfig) -> AppState:
     if settings.auto_migrate:
         await upgrade_schema_async(settings.database_url)
     pool = await open_langgraph_pool(settings.database_url, max_size=settings.db_pool_size)
-    async with pool.connection() as conn:
-        await conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK_ID,))
-        try:
-            checkpointer = await open_checkpointer(pool, setup=settings.auto_migrate)
-            store = await open_store(pool, config, setup=settings.auto_migrate)
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_ID,))
+    checkpointer, store = await open_persistence(pool, config, setup=settings.auto_migrate)
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     graphs = GraphRegistry.from_config(config, checkpointer, store)
     state = AppState(

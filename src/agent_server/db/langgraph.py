@@ -51,3 +51,21 @@ async def open_store(pool: AsyncConnectionPool, config: ProjectConfig, *, setup:
     if setup:
         await store.setup()
     return store
+
+
+# Held while the checkpointer's and store's setup() run, so that processes starting together migrate in turn.
+SETUP_LOCK_ID = 7_343_210_992
+
+
+async def open_persistence(
+    pool: AsyncConnectionPool, config: ProjectConfig, *, setup: bool
+) -> tuple[AsyncPostgresSaver, AsyncPostgresStore]:
+    """The checkpointer and the store on `pool`; with `setup`, their own tables are created or upgraded first."""
+    if not setup:
+        return await open_checkpointer(pool, setup=False), await open_store(pool, config, setup=False)
+    async with pool.connection() as conn:
+        await conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK_ID,))
+        try:
+            return await open_checkpointer(pool, setup=True), await open_store(pool, config, setup=True)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_ID,))
