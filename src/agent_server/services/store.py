@@ -1,0 +1,97 @@
+"""Store: delegates to LangGraph's AsyncPostgresStore on the app state, the same store graphs see.
+
+Behaviours chosen to match the reference server (`langgraph dev`):
+- a missing item reads as `null` (200), not 404;
+- search results always carry `score`: a number for a semantic query on an indexed store, else `null`;
+- a `query` on a store without `store.index` is not an error: it is ignored, and the items are listed
+  newest-updated first with `score: null`, as the reference's store does;
+- a search `limit` of 0 means the default (10), as in the reference.
+
+Where Postgres differs from the reference's in-memory store:
+- with a query, only items that have vectors (not put with `index=False`, and holding an indexed field)
+  are returned; the in-memory store pads the page with unscored items;
+- a filter on a nested object (`{"meta": {"a": 1}}`) matches that object exactly, not as a subset;
+- `$gt`/`$gte`/`$lt`/`$lte` compare the field's text form (LangGraph's Postgres store casts to text),
+  so numbers of different digit counts do not order numerically.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent_server.errors import BadRequest, Unprocessable
+from agent_server.models.store import (
+    StoreDelete,
+    StoreListNamespaces,
+    StorePut,
+    StoreSearch,
+    check_label,
+    check_text,
+    is_operator_clause,
+)
+from agent_server.state import AppState
+
+DEFAULT_SEARCH_LIMIT = 10
+
+
+async def put_item(state: AppState, body: StorePut) -> None:
+    await state.store.aput(tuple(body.namespace), body.key, body.value, index=body.index, ttl=body.ttl)
+
+
+def parse_dotted_namespace(namespace: str | None) -> tuple[str, ...]:
+    """The query-string form of a namespace: labels joined with '.'."""
+    try:
+        return tuple(check_label(label) for label in (namespace or "").split("."))
+    except ValueError as exc:
+        raise Unprocessable(f"namespace: {exc}") from None
+
+
+async def get_item(
+    state: AppState, namespace: str | None, key: str | None, refresh_ttl: bool | None
+) -> dict[str, Any] | None:
+    labels = parse_dotted_namespace(namespace)
+    if not key:
+        raise BadRequest("Key is required")
+    try:
+        check_text(key)
+    except ValueError as exc:
+        raise Unprocessable(f"key: {exc}") from None
+    item = await state.store.aget(labels, key, refresh_ttl=refresh_ttl)
+    return None if item is None else item.dict()
+
+
+async def delete_item(state: AppState, body: StoreDelete) -> None:
+    await state.store.adelete(tuple(body.namespace), body.key)
+
+
+def store_filter(filter_: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A plain nested object is compared as a whole (`$eq`): the Postgres store reads any dict as operators."""
+    if not filter_:
+        return None
+    return {
+        field: condition if is_operator_clause(condition) or not isinstance(condition, dict) else {"$eq": condition}
+        for field, condition in filter_.items()
+    }
+
+
+async def search_items(state: AppState, body: StoreSearch) -> dict[str, Any]:
+    items = await state.store.asearch(
+        tuple(body.namespace_prefix or ()),
+        query=body.query or None,
+        filter=store_filter(body.filter),
+        limit=body.limit or DEFAULT_SEARCH_LIMIT,
+        offset=body.offset,
+        refresh_ttl=body.refresh_ttl,
+    )
+    return {"items": [item.dict() for item in items]}
+
+
+async def list_namespaces(state: AppState, body: StoreListNamespaces) -> dict[str, Any]:
+    namespaces = await state.store.alist_namespaces(
+        prefix=tuple(body.prefix) if body.prefix else None,
+        suffix=tuple(body.suffix) if body.suffix else None,
+        max_depth=body.max_depth,
+        limit=body.limit,
+        offset=body.offset,
+    )
+    return {"namespaces": [list(ns) for ns in namespaces]}
