@@ -1,0 +1,154 @@
+"""SQL for threads, plus the one statement set that copies a thread's checkpoints inside our transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, cast, delete, exists, func, literal, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent_server.db.tables import Run, Thread
+from agent_server.repositories.common import jsonb_contains, order, paginate
+
+COLUMNS = (
+    Thread.thread_id, Thread.created_at, Thread.updated_at, Thread.metadata_, Thread.status, Thread.config,
+    Thread.values, Thread.interrupts,
+)
+SORT_COLUMNS = {
+    "thread_id": Thread.thread_id, "status": Thread.status, "created_at": Thread.created_at,
+    "updated_at": Thread.updated_at, "state_updated_at": Thread.updated_at,
+}
+ACTIVE_RUN_STATUSES = ("pending", "running")
+
+# The checkpointer's tables (langgraph-checkpoint-postgres); a copy differs only in `thread_id`.
+_CHECKPOINT_COPIES = (
+    """INSERT INTO checkpoints
+           (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata)
+       SELECT :target, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata
+       FROM checkpoints WHERE thread_id = :source""",
+    """INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
+       SELECT :target, checkpoint_ns, channel, version, type, blob
+       FROM checkpoint_blobs WHERE thread_id = :source""",
+    """INSERT INTO checkpoint_writes
+           (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, blob)
+       SELECT :target, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, blob
+       FROM checkpoint_writes WHERE thread_id = :source""",
+)
+
+
+def _as_dict(row: Any) -> dict[str, Any]:
+    return {("metadata" if key == "metadata_" else key): value for key, value in row._mapping.items()}
+
+
+def _filters(
+    metadata: dict[str, Any] | None, values: dict[str, Any] | None, status: str | None,
+    ids: Sequence[UUID] | None = None,
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if metadata:
+        conditions.append(jsonb_contains(Thread.metadata_, metadata))
+    if values:
+        conditions.append(jsonb_contains(Thread.values, values))
+    if status:
+        conditions.append(Thread.status == status)
+    if ids:
+        conditions.append(Thread.thread_id.in_(list(ids)))
+    return conditions
+
+
+async def get(session: AsyncSession, thread_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+    stmt = select(*COLUMNS).where(Thread.thread_id == thread_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).first()
+    return _as_dict(row) if row else None
+
+
+async def insert_new(
+    session: AsyncSession, thread_id: UUID, metadata: dict[str, Any], **fields: Any
+) -> dict[str, Any] | None:
+    """Insert a thread; None when that id exists already. `fields`: status, values, interrupts, config."""
+    stmt = (
+        pg_insert(Thread)
+        .values(thread_id=thread_id, metadata_=metadata, **fields)
+        .on_conflict_do_nothing(index_elements=[Thread.thread_id])
+        .returning(*COLUMNS)
+    )
+    row = (await session.execute(stmt)).first()
+    return _as_dict(row) if row else None
+
+
+async def merge_metadata(session: AsyncSession, thread_id: UUID, metadata: dict[str, Any]) -> dict[str, Any] | None:
+    """Shallow-merge `metadata` into the thread's (jsonb `||`) and bump `updated_at`."""
+    stmt = (
+        update(Thread)
+        .where(Thread.thread_id == thread_id)
+        .values(metadata_=Thread.metadata_.op("||")(cast(literal(metadata, JSONB), JSONB)), updated_at=func.now())
+        .returning(*COLUMNS)
+    )
+    row = (await session.execute(stmt)).first()
+    return _as_dict(row) if row else None
+
+
+async def set_fields(session: AsyncSession, thread_id: UUID, fields: dict[str, Any]) -> dict[str, Any] | None:
+    """Set any of status, values, interrupts, config; bumps `updated_at`. None if the thread is gone."""
+    columns = {("metadata_" if key == "metadata" else key): value for key, value in fields.items()}
+    stmt = (
+        update(Thread).where(Thread.thread_id == thread_id)
+        .values(**columns, updated_at=func.now()).returning(*COLUMNS)
+    )
+    row = (await session.execute(stmt)).first()
+    return _as_dict(row) if row else None
+
+
+async def delete_one(session: AsyncSession, thread_id: UUID) -> bool:
+    stmt = delete(Thread).where(Thread.thread_id == thread_id).returning(Thread.thread_id)
+    return (await session.execute(stmt)).first() is not None
+
+
+async def delete_many(session: AsyncSession, thread_ids: Sequence[UUID]) -> list[UUID]:
+    stmt = delete(Thread).where(Thread.thread_id.in_(list(thread_ids))).returning(Thread.thread_id)
+    return [r[0] for r in (await session.execute(stmt)).all()]
+
+
+async def existing_ids(session: AsyncSession, thread_ids: Sequence[UUID]) -> list[UUID]:
+    stmt = select(Thread.thread_id).where(Thread.thread_id.in_(list(thread_ids)))
+    return [r[0] for r in (await session.execute(stmt)).all()]
+
+
+async def has_active_runs(session: AsyncSession, thread_id: UUID) -> bool:
+    stmt = select(exists().where(Run.thread_id == thread_id, Run.status.in_(ACTIVE_RUN_STATUSES)))
+    return bool((await session.execute(stmt)).scalar_one())
+
+
+async def search(
+    session: AsyncSession, *, metadata: dict[str, Any] | None, values: dict[str, Any] | None,
+    status: str | None, ids: Sequence[UUID] | None, limit: int, offset: int, sort_by: str | None,
+    sort_order: str | None,
+) -> list[dict[str, Any]]:
+    """One page, newest first by default."""
+    stmt = select(*COLUMNS).where(*_filters(metadata, values, status, ids))
+    column = SORT_COLUMNS[sort_by or "created_at"]
+    stmt = order(stmt, column, sort_order or "desc", tiebreak=Thread.thread_id)
+    return [_as_dict(r) for r in (await session.execute(paginate(stmt, limit, offset))).all()]
+
+
+async def count(
+    session: AsyncSession, *, metadata: dict[str, Any] | None, values: dict[str, Any] | None, status: str | None
+) -> int:
+    stmt = select(func.count()).select_from(Thread).where(*_filters(metadata, values, status))
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def copy_checkpoints(session: AsyncSession, source: UUID, target: UUID) -> None:
+    """Copy every checkpoint, blob and pending write of `source` to `target`, in this transaction.
+
+    AsyncPostgresSaver has no `acopy_thread`; rows are copied verbatim (thread ids never appear
+    inside checkpoint payloads or metadata), so the copy's history is identical and independent.
+    """
+    for statement in _CHECKPOINT_COPIES:
+        await session.execute(text(statement), {"source": str(source), "target": str(target)})

@@ -1,0 +1,139 @@
+"""Threads: create (optionally seeded with supersteps), read, patch, delete, search, count, copy, prune.
+
+State reads and writes live in `services.thread_state`. The runs engine updates a thread through
+`set_thread_status` (status, and optionally values/interrupts) or `thread_state.record_snapshot`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from langchain_core.utils.uuid import uuid7
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent_server.db.tables import THREAD_STATUSES
+from agent_server.errors import Conflict, GraphNotFound, ThreadNotFound, Unprocessable
+from agent_server.models.threads import ThreadCreate, ThreadFilter, ThreadPatch, ThreadPrune, ThreadSearch
+from agent_server.repositories import threads as repo
+from agent_server.repositories.common import pick
+from agent_server.services import thread_state
+from agent_server.state import AppState
+
+_UNSET: Any = object()
+
+
+def _metadata_of(body: ThreadCreate) -> dict[str, Any]:
+    metadata = dict(body.metadata or {})
+    if body.graph_id:
+        metadata["graph_id"] = body.graph_id
+    return metadata
+
+
+async def get_thread(session: AsyncSession, thread_id: UUID) -> dict[str, Any]:
+    return await thread_state.require_thread(session, thread_id)
+
+
+async def create_thread(session: AsyncSession, state: AppState, body: ThreadCreate) -> dict[str, Any]:
+    """Insert the thread; with `supersteps`, seed its history through its graph (all or nothing)."""
+    thread_id = body.thread_id or uuid7()
+    metadata = _metadata_of(body)
+    supersteps = body.supersteps or []
+    graph_id = metadata.get("graph_id")
+    if supersteps and not (isinstance(graph_id, str) and graph_id):
+        raise Unprocessable("supersteps need a graph: pass graph_id (or metadata.graph_id)")
+    if supersteps and graph_id not in state.graphs:
+        raise GraphNotFound(graph_id)
+    created = await repo.insert_new(session, thread_id, metadata)
+    if created is None:
+        if body.if_exists == "do_nothing":
+            return await get_thread(session, thread_id)
+        raise Conflict(f"Thread '{thread_id}' already exists")
+    if supersteps:
+        return await thread_state.apply_supersteps(session, state, created, supersteps)
+    return created
+
+
+async def patch_thread(session: AsyncSession, thread_id: UUID, body: ThreadPatch) -> dict[str, Any]:
+    """Metadata is merged key by key (top level); `updated_at` moves."""
+    updated = await repo.merge_metadata(session, thread_id, body.metadata or {})
+    if updated is None:
+        raise ThreadNotFound(thread_id)
+    return updated
+
+
+async def delete_thread(session: AsyncSession, state: AppState, thread_id: UUID) -> None:
+    """The row (and, by cascade, its runs) and every checkpoint of the thread."""
+    if not await repo.delete_one(session, thread_id):
+        raise ThreadNotFound(thread_id)
+    await session.flush()
+    await state.checkpointer.adelete_thread(str(thread_id))
+
+
+async def search_threads(session: AsyncSession, body: ThreadSearch) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """One page and the reference's pagination headers (`X-Pagination-Total`, `X-Pagination-Next`)."""
+    found = await repo.search(
+        session, metadata=body.metadata, values=body.values, status=body.status, ids=body.ids,
+        limit=body.limit + 1, offset=body.offset, sort_by=body.sort_by, sort_order=body.sort_order,
+    )
+    page, more = found[:body.limit], len(found) > body.limit
+    headers = (
+        {"X-Pagination-Total": str(body.offset + body.limit + 1), "X-Pagination-Next": str(body.offset + body.limit)}
+        if more else {"X-Pagination-Total": str(body.offset + len(page))}
+    )
+    return [pick(t, list(body.select) if body.select else None) for t in page], headers
+
+
+async def count_threads(session: AsyncSession, body: ThreadFilter) -> int:
+    return await repo.count(session, metadata=body.metadata, values=body.values, status=body.status)
+
+
+async def copy_thread(session: AsyncSession, thread_id: UUID) -> dict[str, Any]:
+    """A new thread with the same metadata, values and checkpoint history; the two then diverge."""
+    source = await get_thread(session, thread_id)
+    status = "idle" if source["status"] == "busy" else source["status"]
+    copy = await repo.insert_new(
+        session, uuid7(), source["metadata"], status=status, values=source["values"],
+        interrupts=source["interrupts"], config=source["config"],
+    )
+    assert copy is not None, "a fresh uuid7 cannot collide"
+    await repo.copy_checkpoints(session, thread_id, copy["thread_id"])
+    return copy
+
+
+async def prune_threads(session: AsyncSession, state: AppState, body: ThreadPrune) -> dict[str, int]:
+    """`delete`: threads and checkpoints go; `keep_latest`: only each thread's latest checkpoints stay.
+
+    Unknown ids are skipped; `pruned_count` counts the threads that existed.
+    """
+    thread_ids = list(dict.fromkeys(body.thread_ids))
+    if not thread_ids:
+        return {"pruned_count": 0}
+    if body.strategy == "delete":
+        pruned = await repo.delete_many(session, thread_ids)
+        await session.flush()
+    else:
+        pruned = await repo.existing_ids(session, thread_ids)
+    if pruned:
+        try:
+            await state.checkpointer.aprune([str(t) for t in pruned], strategy=body.strategy)
+        except NotImplementedError as exc:
+            raise Unprocessable(f"keep_latest cannot prune these threads: {exc}") from exc
+    return {"pruned_count": len(pruned)}
+
+
+async def set_thread_status(
+    session: AsyncSession, thread_id: UUID, status: str, *, values: Any = _UNSET, interrupts: Any = _UNSET
+) -> dict[str, Any]:
+    """For the runs engine: set a thread's status, and its `values`/`interrupts` when given."""
+    if status not in THREAD_STATUSES:
+        raise ValueError(f"thread status must be one of {THREAD_STATUSES}, got {status!r}")
+    fields: dict[str, Any] = {"status": status}
+    if values is not _UNSET:
+        fields["values"] = thread_state.to_jsonable(values)
+    if interrupts is not _UNSET:
+        fields["interrupts"] = thread_state.to_jsonable(interrupts or {})
+    updated = await repo.set_fields(session, thread_id, fields)
+    if updated is None:
+        raise ThreadNotFound(thread_id)
+    return updated
