@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from agent_server.config import ProjectConfig
-from agent_server.routes import assistants, meta, store, threads
+from agent_server.routes import assistants, meta, runs, store, threads
 
 
 def api_router(config: ProjectConfig) -> APIRouter:
@@ -14,6 +14,9 @@ def api_router(config: ProjectConfig) -> APIRouter:
         router.include_router(assistants.router)
     if not config.http.disable_threads:
         router.include_router(threads.router)
+    if not config.http.disable_runs:
+        router.include_router(runs.router)
+        router.include_router(runs.stateless)
     if not config.http.disable_store:
         router.include_router(store.router)
     if not config.http.disable_meta:

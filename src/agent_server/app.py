@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
@@ -23,6 +24,11 @@ from agent_server.services.assistants import sync_default_assistants
 from agent_server.services.graphs import GraphRegistry, import_object
 from agent_server.settings import Settings
 from agent_server.state import AppState
+from agent_server.streaming.broker import Broker
+from agent_server.streaming.listener import CANCEL_CHANNEL, EVENTS_CHANNEL, RUNS_CHANNEL, PgListener
+from agent_server.streaming.memory import MemoryBroker
+from agent_server.streaming.postgres import PostgresBroker
+from agent_server.workers.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +39,7 @@ def apply_project_env(config: ProjectConfig) -> None:
         os.environ.setdefault(key, value)
 
 
-async def open_app_state(settings: Settings, config: ProjectConfig) -> AppState:
+async def open_app_state(settings: Settings, config: ProjectConfig, *, host_workers: bool = True) -> AppState:
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set (open-langgraph dev starts an embedded PostgreSQL)")
     apply_project_env(config)
@@ -43,12 +49,20 @@ async def open_app_state(settings: Settings, config: ProjectConfig) -> AppState:
     checkpointer, store = await open_persistence(pool, config, setup=settings.auto_migrate)
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     graphs = GraphRegistry.from_config(config, checkpointer, store)
+    listener = PgListener(settings.database_url, (RUNS_CHANNEL, CANCEL_CHANNEL, EVENTS_CHANNEL))
+    broker: Broker = PostgresBroker(pool, listener) if settings.broker == "postgres" else MemoryBroker()
     state = AppState(
         settings=settings, config=config, engine=engine, sessionmaker=create_sessionmaker(engine),
-        pool=pool, checkpointer=checkpointer, store=store, graphs=graphs,
+        pool=pool, checkpointer=checkpointer, store=store, graphs=graphs, broker=broker, listener=listener,
+        http=httpx.AsyncClient(),
     )
     async with state.sessionmaker.begin() as session:
         await sync_default_assistants(session, graphs)
+    await listener.start()
+    await broker.start()
+    if host_workers and settings.n_jobs_per_worker > 0:
+        state.worker = Worker(state, settings.n_jobs_per_worker)
+        await state.worker.start()
     if config.store.ttl is not None and config.store.ttl.sweep_interval_minutes:
         await store.start_ttl_sweeper()
     return state
@@ -57,6 +71,11 @@ async def open_app_state(settings: Settings, config: ProjectConfig) -> AppState:
 async def close_app_state(state: AppState) -> None:
     if state.config.store.ttl is not None and state.config.store.ttl.sweep_interval_minutes:
         await state.store.stop_ttl_sweeper()
+    if state.worker is not None:
+        await state.worker.stop()
+    await state.broker.stop()
+    await state.listener.stop()
+    await state.http.aclose()
     await state.engine.dispose()
     await state.pool.close()
 

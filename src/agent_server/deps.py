@@ -24,7 +24,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
-        await session.commit()
+        await commit(session)
+
+
+async def commit(session: AsyncSession) -> None:
+    """Commit now and run what waits for the commit (waking workers, cancelling in-process runs)."""
+    await session.commit()
+    for callback in session.info.pop("after_commit", []):
+        callback()
 
 
 State = Annotated[AppState, Depends(get_app_state)]

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+import httpx
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.postgres import AsyncPostgresStore
 from psycopg_pool import AsyncConnectionPool
@@ -12,6 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from agent_server.config import ProjectConfig
 from agent_server.services.graphs import GraphRegistry
 from agent_server.settings import Settings
+from agent_server.streaming.broker import Broker
+from agent_server.streaming.listener import PgListener
+
+if TYPE_CHECKING:
+    from agent_server.workers.worker import Worker
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -24,3 +36,18 @@ class AppState:
     checkpointer: AsyncPostgresSaver
     store: AsyncPostgresStore
     graphs: GraphRegistry
+    broker: Broker
+    listener: PgListener
+    http: httpx.AsyncClient
+    worker: Worker | None = None
+    _background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def background(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run fire-and-forget work (webhooks) while keeping a reference so it is not collected."""
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def wake_workers(self) -> None:
+        if self.worker is not None:
+            self.worker.poke()

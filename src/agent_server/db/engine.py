@@ -6,6 +6,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from agent_server.responses import dumps
 from agent_server.settings import to_libpq_url, to_psycopg_url
 
 
@@ -16,6 +17,7 @@ def create_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
         max_overflow=pool_size,
         pool_pre_ping=False,
         connect_args={"prepare_threshold": None},
+        json_serializer=lambda obj: dumps(obj).decode(),
     )
 
 

@@ -1,0 +1,1 @@
+"""Runs: creation, execution, streaming, cancellation."""

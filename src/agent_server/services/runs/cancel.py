@@ -1,0 +1,72 @@
+"""Cancelling runs from any API process: pending runs directly, running ones through their worker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent_server.errors import Conflict, NotFound
+from agent_server.models.runs import RunsCancel
+from agent_server.repositories import runs as repo
+from agent_server.responses import dumps
+from agent_server.state import AppState
+
+CANCEL_WAIT_SECONDS = 30.0
+
+
+async def close_stream_of_unstarted_run(state: AppState, run_id: UUID) -> None:
+    seq = await state.broker.next_seq(run_id)
+    summary = {"status": "interrupted", "output": None, "error": None}
+    await state.broker.publish(run_id, seq, "__summary__", dumps(summary))
+    await state.broker.close(run_id, seq + 1)
+
+
+async def cancel_active_run(session: AsyncSession, state: AppState, run: dict[str, Any], action: str) -> None:
+    """Cancel one pending or running run (the caller's transaction carries the change)."""
+    if run["status"] == "pending":
+        if action == "rollback":
+            await repo.delete_run(session, run["run_id"])
+        else:
+            await repo.cancel_pending(session, run["run_id"])
+        _after_commit(session, lambda: state.background(close_stream_of_unstarted_run(state, run["run_id"])))
+        return
+    await repo.request_cancel(session, run["run_id"], action)
+    if state.worker is not None:
+        _after_commit(session, lambda: state.worker.cancel(run["run_id"], action) if state.worker else None)
+
+
+def _after_commit(session: AsyncSession, callback: Any) -> None:
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+async def cancel_run(session: AsyncSession, state: AppState, thread_id: UUID, run_id: UUID, action: str) -> None:
+    run = await repo.get(session, thread_id, run_id)
+    if run is None:
+        raise NotFound(f"Run '{run_id}' not found")
+    if run["status"] not in repo.ACTIVE:
+        raise Conflict(f"Run '{run_id}' is already {run['status']} and cannot be cancelled")
+    await cancel_active_run(session, state, run, action)
+
+
+async def cancel_runs(session: AsyncSession, state: AppState, body: RunsCancel) -> int:
+    if body.thread_id is None and not body.run_ids and body.status is None:
+        raise Conflict("Name a thread_id, run_ids or a status to cancel")
+    runs = await repo.runs_to_cancel(session, body.thread_id, body.run_ids, body.status)
+    for run in runs:
+        await cancel_active_run(session, state, run, body.action)
+    return len(runs)
+
+
+async def wait_until_settled(state: AppState, run_id: UUID, timeout: float = CANCEL_WAIT_SECONDS) -> None:
+    """Poll until the run is no longer running (or is gone, after a rollback)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        async with state.sessionmaker() as session:
+            run = await repo.get_by_id(session, run_id)
+        if run is None or run["status"] not in repo.ACTIVE:
+            return
+        await asyncio.sleep(0.05)

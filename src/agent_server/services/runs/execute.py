@@ -1,0 +1,220 @@
+"""Executing one claimed run: stream the graph into the broker, then settle the run and its thread."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.pregel import Pregel
+from langgraph.types import Command, Send
+
+from agent_server.repositories import assistants as assistants_repo
+from agent_server.repositories import checkpoints as checkpoints_repo
+from agent_server.repositories import runs as repo
+from agent_server.responses import dumps
+from agent_server.services.runs.stream_modes import ChunkTranslator, graph_modes
+from agent_server.services.runs.webhooks import send_webhook
+from agent_server.state import AppState
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class CancelRequest:
+    """Why a run's task is being cancelled: a user's `interrupt`/`rollback`, or `shutdown`."""
+
+    action: str | None = None
+
+
+@dataclass
+class Outcome:
+    status: str = "success"
+    error: dict[str, Any] | None = None
+    output: Any = None
+    rollback: bool = False
+    values: Any = None
+    interrupts: dict[str, Any] = field(default_factory=dict)
+    has_next: bool = False
+
+
+class Publisher:
+    """Numbers and publishes a run's events (continuing the numbering of earlier attempts)."""
+
+    def __init__(self, state: AppState, run_id: UUID, first_seq: int) -> None:
+        self._broker = state.broker
+        self._run_id = run_id
+        self._seq = first_seq
+
+    @classmethod
+    async def open(cls, state: AppState, run_id: UUID) -> Publisher:
+        return cls(state, run_id, await state.broker.next_seq(run_id))
+
+    async def send(self, event: str, payload: Any) -> None:
+        await self._broker.publish(self._run_id, self._seq, event, dumps(payload))
+        self._seq += 1
+
+    async def close(self, outcome: Outcome) -> None:
+        summary = {"status": outcome.status, "output": outcome.output, "error": outcome.error}
+        await self._broker.publish(self._run_id, self._seq, "__summary__", dumps(summary))
+        await self._broker.close(self._run_id, self._seq + 1)
+
+
+def run_config(assistant: dict[str, Any], run: dict[str, Any]) -> RunnableConfig:
+    kwargs = run["kwargs"]
+    requested = kwargs.get("config") or {}
+    configurable = {
+        **(assistant["config"].get("configurable") or {}),
+        **(requested.get("configurable") or {}),
+        "thread_id": str(run["thread_id"]),
+        "run_id": str(run["run_id"]),
+        "assistant_id": str(assistant["assistant_id"]),
+        "graph_id": assistant["graph_id"],
+    }
+    checkpoint = kwargs.get("checkpoint") or {}
+    checkpoint_id = kwargs.get("checkpoint_id") or checkpoint.get("checkpoint_id")
+    if checkpoint_id:
+        configurable["checkpoint_id"] = checkpoint_id
+    if checkpoint.get("checkpoint_ns"):
+        configurable["checkpoint_ns"] = checkpoint["checkpoint_ns"]
+    if kwargs.get("auth_user") is not None:
+        configurable["langgraph_auth_user"] = kwargs["auth_user"]
+    metadata = {
+        **(assistant["config"].get("metadata") or {}), **(requested.get("metadata") or {}),
+        **run["metadata"], "graph_id": assistant["graph_id"], "assistant_id": str(assistant["assistant_id"]),
+        "run_attempt": run.get("attempt", 1),
+    }
+    config: dict[str, Any] = {**assistant["config"], **requested, "configurable": configurable, "metadata": metadata}
+    config.setdefault("recursion_limit", 25)
+    return config  # type: ignore[return-value]
+
+
+def graph_input(kwargs: dict[str, Any]) -> Any:
+    command = kwargs.get("command")
+    if not command:
+        return kwargs.get("input")
+    goto = command.get("goto")
+    if goto is not None:
+        targets = goto if isinstance(goto, list) else [goto]
+        goto = [Send(t["node"], t.get("input")) if isinstance(t, dict) else t for t in targets]
+        goto = goto[0] if len(goto) == 1 else goto
+    options = {"resume": command.get("resume"), "goto": goto, "update": command.get("update")}
+    return Command(**{k: v for k, v in options.items() if v is not None})
+
+
+def run_context(assistant: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    context = {**(assistant.get("context") or {}), **(kwargs.get("context") or {})}
+    return context or None
+
+
+def error_payload(exc: BaseException) -> dict[str, str]:
+    return {"error": type(exc).__name__, "message": str(exc)}
+
+
+async def stream_graph(graph: Pregel, run: dict[str, Any], config: RunnableConfig, context: dict[str, Any] | None,
+                       publisher: Publisher) -> Any:
+    kwargs = run["kwargs"]
+    api_modes: list[str] = kwargs.get("stream_mode") or ["values"]
+    translator = ChunkTranslator(api_modes)
+    subgraphs = bool(kwargs.get("subgraphs"))
+    options: dict[str, Any] = {
+        "context": context, "interrupt_before": kwargs.get("interrupt_before"),
+        "interrupt_after": kwargs.get("interrupt_after"), "subgraphs": subgraphs,
+    }
+    if kwargs.get("durability"):
+        options["durability"] = kwargs["durability"]
+    if "events" in api_modes:
+        async for event in graph.astream_events(graph_input(kwargs), config, version="v2", **options):
+            await publisher.send("events", event)
+            if event.get("event") == "on_chain_end" and not event.get("parent_ids"):
+                translator.last_values = event.get("data", {}).get("output")
+        return translator.last_values
+    stream = graph.astream(graph_input(kwargs), config, stream_mode=graph_modes(api_modes), **options)
+    async for item in stream:
+        namespace, mode, chunk = item if subgraphs else ((), *item)
+        for name, payload in translator.translate(tuple(namespace), mode, chunk):
+            await publisher.send(name, payload)
+    return translator.last_values
+
+
+async def read_final_state(graph: Pregel, config: RunnableConfig, outcome: Outcome) -> None:
+    snapshot_config = {**config, "configurable": {
+        k: v for k, v in config["configurable"].items() if k not in ("checkpoint_id", "checkpoint_ns")
+    }}
+    snapshot = await graph.aget_state(snapshot_config)
+    outcome.values = snapshot.values
+    outcome.has_next = bool(snapshot.next)
+    outcome.interrupts = {t.id: list(t.interrupts) for t in snapshot.tasks if t.interrupts}
+
+
+def thread_status(outcome: Outcome) -> str:
+    if outcome.status == "error":
+        return "error"
+    return "interrupted" if outcome.has_next or outcome.interrupts else "idle"
+
+
+def final_output(last_values: Any, outcome: Outcome) -> Any:
+    if outcome.status == "error":
+        return {"__error__": outcome.error}
+    interrupts = [i for group in outcome.interrupts.values() for i in group]
+    if interrupts and isinstance(last_values, dict):
+        return {**last_values, "__interrupt__": interrupts}
+    return last_values
+
+
+async def execute_run(state: AppState, run: dict[str, Any], worker_id: str, cancel: CancelRequest) -> None:
+    """Run to completion (or cancellation); always settles the run unless the worker is shutting down."""
+    publisher = await Publisher.open(state, run["run_id"])
+    await publisher.send("metadata", {"run_id": str(run["run_id"]), "attempt": run.get("attempt", 1)})
+    outcome = Outcome()
+    graph: Pregel | None = None
+    config: RunnableConfig | None = None
+    last_values: Any = None
+    try:
+        async with state.sessionmaker() as session:
+            assistant = await assistants_repo.get(session, run["assistant_id"])
+        if assistant is None:
+            raise LookupError(f"Assistant '{run['assistant_id']}' not found")
+        config = run_config(assistant, run)
+        graph = await state.graphs.build(assistant["graph_id"], config)
+        last_values = await stream_graph(graph, run, config, run_context(assistant, run["kwargs"]), publisher)
+    except asyncio.CancelledError:
+        if cancel.action in (None, "shutdown"):
+            raise
+        outcome.status = "interrupted"
+        outcome.rollback = cancel.action == "rollback"
+    except Exception as exc:
+        logger.info("run %s failed: %r", run["run_id"], exc)
+        outcome.status, outcome.error = "error", error_payload(exc)
+        await publisher.send("error", outcome.error)
+    await settle(state, run, worker_id, graph, config, outcome, last_values, publisher)
+
+
+async def settle(state: AppState, run: dict[str, Any], worker_id: str, graph: Pregel | None,
+                 config: RunnableConfig | None, outcome: Outcome, last_values: Any, publisher: Publisher) -> None:
+    if outcome.rollback:
+        await checkpoints_repo.delete_for_run(state.pool, run["thread_id"], run["run_id"])
+    if graph is not None and config is not None:
+        try:
+            await read_final_state(graph, config, outcome)
+        except Exception:
+            logger.exception("could not read the final state of run %s", run["run_id"])
+    outcome.output = final_output(last_values, outcome)
+    temporary = run["kwargs"].get("temporary") and run["kwargs"].get("on_completion", "delete") == "delete"
+    async with state.sessionmaker.begin() as session:
+        owned = await repo.finish(session, run["run_id"], worker_id, outcome.status, outcome.error)
+        if owned and outcome.rollback:
+            await repo.delete_run(session, run["run_id"])
+        if owned and temporary:
+            await repo.delete_thread(session, run["thread_id"])
+        elif owned:
+            await repo.settle_thread(session, run["thread_id"], thread_status(outcome), outcome.values,
+                                     outcome.interrupts)
+    if owned and temporary:
+        await state.checkpointer.adelete_thread(str(run["thread_id"]))
+    await publisher.close(outcome)
+    if owned and run["kwargs"].get("webhook") and not outcome.rollback:
+        state.background(send_webhook(state, run, outcome.status, outcome.values, outcome.error))

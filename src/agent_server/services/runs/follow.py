@@ -1,0 +1,152 @@
+"""Following runs: get/list/delete, join and wait on the outcome, and SSE streams (resumable by event id)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.requests import Request
+
+from agent_server.errors import Conflict, NotFound, ThreadNotFound
+from agent_server.models.runs import RunSearch
+from agent_server.repositories import runs as repo
+from agent_server.services.runs.cancel import cancel_active_run
+from agent_server.state import AppState
+from agent_server.streaming.events import StreamEvent
+
+logger = logging.getLogger(__name__)
+
+SUMMARY = "__summary__"
+KEEPALIVE_SECONDS = 15.0
+
+
+async def get_run(session: AsyncSession, thread_id: UUID, run_id: UUID) -> dict[str, Any]:
+    run = await repo.get(session, thread_id, run_id)
+    if run is None:
+        raise NotFound(f"Run '{run_id}' not found")
+    return run
+
+
+async def list_runs(session: AsyncSession, thread_id: UUID, query: RunSearch) -> list[dict[str, Any]]:
+    if await repo.lock_thread_shared(session, thread_id) is None:
+        raise ThreadNotFound(thread_id)
+    return await repo.list_for_thread(session, thread_id, query.status, query.limit, query.offset)
+
+
+async def delete_run(session: AsyncSession, thread_id: UUID, run_id: UUID) -> None:
+    run = await get_run(session, thread_id, run_id)
+    if run["status"] in repo.ACTIVE:
+        raise Conflict(f"Run '{run_id}' is {run['status']}; cancel it before deleting it")
+    await repo.delete_run(session, run_id)
+
+
+async def outcome_of(state: AppState, run_id: UUID) -> dict[str, Any] | None:
+    """The run's summary event (status, output, error), waiting for it while the run is active."""
+    async for event in state.broker.subscribe(run_id):
+        if event.event == SUMMARY:
+            return dict(orjson.loads(event.data))
+    return None
+
+
+async def wait_for_output(session: AsyncSession, state: AppState, run: dict[str, Any]) -> Any:
+    """What `/wait` and `/join` answer: the final values, or `{"__error__": ...}`."""
+    if run["status"] in repo.ACTIVE or await state.broker.is_closed(run["run_id"]):
+        await session.close()  # hold no connection while waiting
+        summary = await outcome_of(state, run["run_id"])
+        if summary is not None:
+            return summary["output"]
+    async with state.sessionmaker() as fresh:
+        final = await repo.get_by_id(fresh, run["run_id"])
+        if final is not None and final["status"] == "error":
+            return {"__error__": await repo.error_of(fresh, run["run_id"])}
+        return await repo.thread_values(fresh, run["thread_id"])
+
+
+async def join_run(session: AsyncSession, state: AppState, thread_id: UUID, run_id: UUID) -> Any:
+    return await wait_for_output(session, state, await get_run(session, thread_id, run_id))
+
+
+def run_headers(run: dict[str, Any]) -> dict[str, str]:
+    base = f"/threads/{run['thread_id']}/runs/{run['run_id']}"
+    return {"Content-Location": base, "Location": f"{base}/stream"}
+
+
+async def sse_events(state: AppState, run_id: UUID, after: int | None) -> AsyncIterator[ServerSentEvent]:
+    async for event in state.broker.subscribe(run_id, after):
+        if event.event != SUMMARY:
+            yield to_sse(event)
+
+
+def to_sse(event: StreamEvent) -> ServerSentEvent:
+    return ServerSentEvent(data=event.data.decode(), event=event.event, id=str(event.seq))
+
+
+def stream_response(state: AppState, request: Request, run: dict[str, Any], after: int | None,
+                    cancel_on_disconnect: bool) -> EventSourceResponse:
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        finished = False
+        try:
+            async for item in sse_events(state, run["run_id"], after):
+                yield item
+            finished = True
+        finally:
+            if not finished and cancel_on_disconnect:
+                state.background(cancel_after_disconnect(state, run["run_id"]))
+
+    return EventSourceResponse(events(), ping=KEEPALIVE_SECONDS, headers=run_headers(run),
+                               send_timeout=None, sep="\n")
+
+
+async def cancel_after_disconnect(state: AppState, run_id: UUID) -> None:
+    callbacks: list[Any] = []
+    with contextlib.suppress(Exception):
+        async with state.sessionmaker.begin() as session:
+            run = await repo.get_by_id(session, run_id)
+            if run is not None and run["status"] in repo.ACTIVE:
+                await cancel_active_run(session, state, run, "interrupt")
+                callbacks = session.info.pop("after_commit", [])
+        for callback in callbacks:
+            callback()
+
+
+async def join_stream(session: AsyncSession, state: AppState, request: Request, thread_id: UUID, run_id: UUID,
+                      last_event_id: int | None, cancel_on_disconnect: bool) -> EventSourceResponse:
+    run = await get_run(session, thread_id, run_id)
+    await session.close()
+    if run["status"] not in repo.ACTIVE and not await state.broker.is_closed(run_id):
+        return EventSourceResponse(_nothing(), headers=run_headers(run), sep="\n")
+    return stream_response(state, request, run, last_event_id, cancel_on_disconnect)
+
+
+async def thread_stream(session: AsyncSession, state: AppState, thread_id: UUID,
+                        last_event_id: int | None) -> EventSourceResponse:
+    """Stream the thread's active runs one after another, then close."""
+    if await repo.lock_thread_shared(session, thread_id) is None:
+        raise ThreadNotFound(thread_id)
+    await session.close()
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        seen: set[UUID] = set()
+        while True:
+            async with state.sessionmaker() as fresh:
+                active = [r for r in await repo.active_for_thread(fresh, thread_id) if r["run_id"] not in seen]
+            if not active:
+                return
+            seen.add(active[0]["run_id"])
+            async for item in sse_events(state, active[0]["run_id"], last_event_id):
+                yield item
+
+    return EventSourceResponse(events(), ping=KEEPALIVE_SECONDS, sep="\n")
+
+
+async def _nothing() -> AsyncIterator[ServerSentEvent]:
+    await asyncio.sleep(0)
+    return
+    yield  # pragma: no cover - makes this an async generator

@@ -1,0 +1,170 @@
+"""The run worker: claims pending runs (SKIP LOCKED), executes them in N slots, holds leases, honours cancels.
+
+Any number of workers, in API processes or in `open-langgraph worker` processes, share one database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.exc import IntegrityError
+
+from agent_server.repositories import runs as repo
+from agent_server.responses import dumps
+from agent_server.services.runs.execute import CancelRequest, execute_run
+from agent_server.state import AppState
+from agent_server.streaming.listener import CANCEL_CHANNEL, RUNS_CHANNEL
+
+logger = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, state: AppState, n_jobs: int) -> None:
+        self.state = state
+        self.n_jobs = n_jobs
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.settings = state.settings
+        self._tasks: dict[UUID, asyncio.Task[None]] = {}
+        self._cancels: dict[UUID, CancelRequest] = {}
+        self._wakeup = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    async def start(self) -> None:
+        self.state.listener.on(RUNS_CHANNEL, lambda _payload: self.poke())
+        self.state.listener.on(CANCEL_CHANNEL, self._on_cancel_notification)
+        self._loops = [
+            asyncio.create_task(self._claim_loop(), name="worker-claim"),
+            asyncio.create_task(self._heartbeat_loop(), name="worker-heartbeat"),
+            asyncio.create_task(self._sweep_loop(), name="worker-sweep"),
+        ]
+
+    def poke(self) -> None:
+        self._wakeup.set()
+
+    @property
+    def running(self) -> list[UUID]:
+        return list(self._tasks)
+
+    async def stop(self) -> None:
+        """Graceful shutdown: runs in flight go back to the queue and resume from their last checkpoint."""
+        self._stopping = True
+        for loop in self._loops:
+            loop.cancel()
+        for run_id, task in list(self._tasks.items()):
+            self._cancels[run_id].action = "shutdown"
+            task.cancel()
+        for task in list(self._tasks.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for loop in self._loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
+
+    def cancel(self, run_id: UUID, action: str) -> bool:
+        task = self._tasks.get(run_id)
+        if task is None or self._cancels[run_id].action is not None:
+            return task is not None
+        self._cancels[run_id].action = action
+        task.cancel()
+        return True
+
+    def _on_cancel_notification(self, payload: str) -> None:
+        run_id, _, action = payload.partition(":")
+        with contextlib.suppress(ValueError):
+            self.cancel(UUID(run_id), action or "interrupt")
+
+    async def _claim_loop(self) -> None:
+        while not self._stopping:
+            self._wakeup.clear()
+            while len(self._tasks) < self.n_jobs and not self._stopping:
+                run = await self._claim()
+                if run is None:
+                    break
+                self._launch(run)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self.settings.poll_interval_seconds)
+
+    async def _claim(self) -> dict[str, Any] | None:
+        for _ in range(5):
+            try:
+                async with self.state.sessionmaker.begin() as session:
+                    return await repo.claim_next(session, self.worker_id, self.settings.lease_seconds)
+            except IntegrityError:
+                continue  # another worker started a run on the same thread first; look again
+            except Exception:
+                logger.exception("claiming a run failed")
+                await asyncio.sleep(self.settings.poll_interval_seconds)
+                return None
+        return None
+
+    def _launch(self, run: dict[str, Any]) -> None:
+        run_id = run["run_id"]
+        self._cancels[run_id] = CancelRequest()
+        self._tasks[run_id] = asyncio.create_task(self._execute(run), name=f"run-{run_id}")
+
+    async def _execute(self, run: dict[str, Any]) -> None:
+        run_id = run["run_id"]
+        try:
+            await execute_run(self.state, run, self.worker_id, self._cancels[run_id])
+        except asyncio.CancelledError:
+            await self._hand_back(run_id)
+        except Exception:
+            logger.exception("run %s crashed in the worker", run_id)
+        finally:
+            self._tasks.pop(run_id, None)
+            self._cancels.pop(run_id, None)
+            self.poke()
+
+    async def _hand_back(self, run_id: UUID) -> None:
+        with contextlib.suppress(Exception):
+            async with self.state.sessionmaker.begin() as session:
+                await repo.release(session, run_id, self.worker_id)
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_seconds)
+            try:
+                async with self.state.sessionmaker.begin() as session:
+                    owned = await repo.renew_leases(session, self.worker_id, self.running, self.settings.lease_seconds)
+            except Exception:
+                logger.exception("lease renewal failed")
+                continue
+            for run_id, action in owned:
+                if action:
+                    self.cancel(run_id, action)
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.sweep_interval_seconds)
+            with contextlib.suppress(Exception):
+                await sweep_lapsed_runs(self.state)
+                self.poke()
+
+
+async def sweep_lapsed_runs(state: AppState) -> None:
+    """Re-queue runs whose worker stopped renewing its lease; fail those out of attempts."""
+    async with state.sessionmaker.begin() as session:
+        requeued, failed = await repo.requeue_lapsed(session, state.settings.max_attempts)
+        for run in failed:
+            await repo.settle_thread(session, run["thread_id"], "error", None, None)
+    for run in requeued:
+        logger.warning("run %s lost its worker; re-queued", run["run_id"])
+    for run in failed:
+        logger.error("run %s lost its worker too often; marked error", run["run_id"])
+        error = {"error": "WorkerLost", "message": "the worker running this run stopped responding"}
+        seq = await state.broker.next_seq(run["run_id"])
+        await state.broker.publish(run["run_id"], seq, "error", dumps(error))
+        summary = {"status": "error", "output": {"__error__": error}, "error": error}
+        await state.broker.publish(run["run_id"], seq + 1, "__summary__", dumps(summary))
+        await state.broker.close(run["run_id"], seq + 2)
+    sweep = getattr(state.broker, "sweep", None)
+    if sweep is not None:
+        await sweep()

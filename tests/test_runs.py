@@ -1,0 +1,112 @@
+"""Runs through langgraph-sdk and httpx: background, wait, stream, join, cancel, multitask, HITL, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+import pytest
+from helpers import assert_error
+from langgraph_sdk.client import LangGraphClient
+from langgraph_sdk.errors import NotFoundError
+
+HI = {"messages": [{"role": "human", "content": "hi"}]}
+
+
+async def wait_status(client: LangGraphClient, thread_id: str, run_id: str, statuses: set[str],
+                      timeout: float = 15) -> dict:
+    for _ in range(int(timeout / 0.05)):
+        run = await client.runs.get(thread_id, run_id)
+        if run["status"] in statuses:
+            return run
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"run {run_id} never reached {statuses}")
+
+
+async def test_background_run_then_join(client: LangGraphClient) -> None:
+    t = await client.threads.create()
+    run = await client.runs.create(t["thread_id"], "echo", input=HI)
+    assert run["status"] in ("pending", "running")
+    result = await client.runs.join(t["thread_id"], run["run_id"])
+    assert [m["content"] for m in result["messages"]] == ["hi", "You said: hi"]
+    final = await client.runs.get(t["thread_id"], run["run_id"])
+    assert final["status"] == "success"
+    thread = await client.threads.get(t["thread_id"])
+    assert thread["status"] == "idle"
+    assert thread["metadata"]["graph_id"] == "echo"
+    assert len(thread["values"]["messages"]) == 2
+
+
+async def test_wait_stateless_and_thread_deleted(client: LangGraphClient, http: httpx.AsyncClient) -> None:
+    response = await http.post("/runs/wait", json={"assistant_id": "plain", "input": {"value": "x"}})
+    assert response.status_code == 200
+    assert response.json() == {"value": "x", "steps": ["a", "b", "c"]}
+    thread_id = response.headers["content-location"].split("/")[2]
+    with pytest.raises(NotFoundError):
+        await client.threads.get(thread_id)
+
+
+async def test_stream_values_and_updates(client: LangGraphClient) -> None:
+    t = await client.threads.create()
+    parts = [p async for p in client.runs.stream(t["thread_id"], "plain", input={"value": "s"},
+                                                  stream_mode=["values", "updates"])]
+    names = [p.event for p in parts]
+    assert names[0] == "metadata"
+    assert names.count("updates") == 3
+    assert parts[-1].event == "values"
+    assert parts[-1].data == {"value": "s", "steps": ["a", "b", "c"]}
+
+
+async def test_failing_run_reports_error(client: LangGraphClient, http: httpx.AsyncClient) -> None:
+    t = await client.threads.create()
+    result = await client.runs.wait(t["thread_id"], "failing", input={}, raise_error=False)
+    assert result["__error__"] == {"error": "ValueError", "message": "intentional failure"}
+    assert (await client.threads.get(t["thread_id"]))["status"] == "error"
+    parts = [p async for p in client.runs.stream(None, "failing", input={}, stream_mode="updates")]
+    assert parts[-1].event == "error"
+    assert parts[-1].data == {"error": "ValueError", "message": "intentional failure"}
+
+
+async def test_interrupt_then_resume(client: LangGraphClient) -> None:
+    t = await client.threads.create()
+    first = await client.runs.wait(t["thread_id"], "interrupt", input={"value": "v"})
+    assert first["__interrupt__"][0]["value"] == {"question": "approve?", "value": "v"}
+    thread = await client.threads.get(t["thread_id"])
+    assert thread["status"] == "interrupted"
+    assert thread["interrupts"]
+    resumed = await client.runs.wait(t["thread_id"], "interrupt", command={"resume": "yes"})
+    assert resumed["steps"] == ["a", "b:yes", "c"]
+    assert (await client.threads.get(t["thread_id"]))["status"] == "idle"
+
+
+async def test_cancel_running_run_interrupts_it(client: LangGraphClient) -> None:
+    t = await client.threads.create()
+    run = await client.runs.create(t["thread_id"], "slow", input={"tag": "long", "seconds": 30})
+    await wait_status(client, t["thread_id"], run["run_id"], {"running"})
+    await client.runs.cancel(t["thread_id"], run["run_id"], wait=True)
+    final = await client.runs.get(t["thread_id"], run["run_id"])
+    assert final["status"] == "interrupted"
+    assert (await client.threads.get(t["thread_id"]))["status"] != "busy"
+
+
+async def test_enqueue_runs_in_order_and_reject_when_busy(client: LangGraphClient, http: httpx.AsyncClient) -> None:
+    t = await client.threads.create()
+    first = await client.runs.create(t["thread_id"], "slow", input={"tag": "1", "seconds": 0.3})
+    second = await client.runs.create(t["thread_id"], "slow", input={"tag": "2", "seconds": 0})
+    rejected = await http.post(f"/threads/{t['thread_id']}/runs",
+                               json={"assistant_id": "slow", "multitask_strategy": "reject"})
+    assert_error(rejected, 409)
+    await client.runs.join(t["thread_id"], second["run_id"])
+    state = await client.threads.get_state(t["thread_id"])
+    assert state["values"]["log"] == ["1", "2"]
+    assert (await client.runs.get(t["thread_id"], first["run_id"]))["status"] == "success"
+
+
+async def test_unknown_thread_and_assistant(http: httpx.AsyncClient) -> None:
+    assert_error(await http.post(f"/threads/{uuid.uuid4()}/runs", json={"assistant_id": "plain"}), 404)
+    t = (await http.post("/threads", json={})).json()
+    assert_error(await http.post(f"/threads/{t['thread_id']}/runs", json={"assistant_id": str(uuid.uuid4())}), 404)
+    assert_error(await http.post(f"/threads/{t['thread_id']}/runs",
+                                 json={"assistant_id": "plain", "stream_mode": "bogus"}), 422)
+    assert_error(await http.get(f"/threads/{t['thread_id']}/runs/{uuid.uuid4()}"), 404)
