@@ -1,0 +1,313 @@
+"""`open-langgraph`: run the server (`dev` on an embedded PostgreSQL, `serve` in production) and migrate (`db`).
+
+Exit codes: 0 success, 1 runtime failure (database unreachable, ...), 2 bad invocation or configuration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any, NoReturn
+
+import psycopg
+import typer
+import uvicorn
+from pydantic import ValidationError
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+
+from agent_server import __version__
+from agent_server.config import ConfigError, ProjectConfig, load_config
+from agent_server.settings import Settings, to_libpq_url
+
+APP_FACTORY = "agent_server.app:create_app_from_env"
+DEFAULT_CONFIG = Path("open_langgraph.json")
+FALLBACK_CONFIG = Path("langgraph.json")
+DATA_DIR_NAME = ".open_langgraph"
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+app = typer.Typer(
+    name="open-langgraph",
+    help="Open LangGraph Server: the LangGraph Platform / Agent Protocol API on PostgreSQL.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", envvar="OPEN_LANGGRAPH_CONFIG", dir_okay=False,
+        help="Config file (same keys as langgraph.json). Default: ./open_langgraph.json, else ./langgraph.json.",
+        show_default=False,
+    ),
+]
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", envvar="OPEN_LANGGRAPH_DATA_DIR", file_okay=False,
+        help="Folder of the embedded PostgreSQL, used when DATABASE_URL is not set.",
+        show_default=False,
+    ),
+]
+JobsOption = Annotated[
+    int,
+    typer.Option(
+        "--n-jobs-per-worker", envvar="OPEN_LANGGRAPH_N_JOBS_PER_WORKER", min=1,
+        help="Runs one server process executes at once.",
+    ),
+]
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    err_console.print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"open-langgraph {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Open LangGraph Server: the LangGraph Platform / Agent Protocol API on PostgreSQL."""
+
+
+# --- shared steps -----------------------------------------------------------------------------------------------
+
+
+def resolve_config_path(path: Path | None) -> Path:
+    """The given path, else ./open_langgraph.json, else ./langgraph.json (as left by the LangGraph CLI)."""
+    if path is not None:
+        return path.resolve()
+    if not DEFAULT_CONFIG.exists() and FALLBACK_CONFIG.exists():
+        return FALLBACK_CONFIG.resolve()
+    return DEFAULT_CONFIG.resolve()
+
+
+def load_project(path: Path, *, quiet: bool = False) -> ProjectConfig:
+    """Load the config or exit with its message; `quiet` leaves warnings to the server process that loads it again."""
+    config_logger = logging.getLogger("agent_server.config")
+    level = config_logger.level
+    if quiet:
+        config_logger.setLevel(logging.ERROR)
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        fail(str(exc))
+    finally:
+        config_logger.setLevel(level)
+
+
+def database_url_from_env() -> str | None:
+    try:
+        return Settings().database_url
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        fail(f"invalid environment variable {str(error['loc'][0]).upper()}: {error['msg'].removeprefix('Value error, ')}")
+
+
+def describe_database(url: str) -> str:
+    """Host, port and database name of a URL; never the password."""
+    info = psycopg.conninfo.conninfo_to_dict(to_libpq_url(url))
+    return f"PostgreSQL at {info.get('host') or 'localhost'}:{info.get('port') or 5432}/{info.get('dbname', '')}"
+
+
+@contextmanager
+def open_database(data_dir: Path | None, default_data_dir: Path | None) -> Iterator[tuple[str, str]]:
+    """Yield (url, description): DATABASE_URL when set, else the embedded PostgreSQL of the data folder."""
+    url = database_url_from_env()
+    if url:
+        if data_dir is not None:
+            err_console.print("[yellow]DATABASE_URL is set, so --data-dir is ignored[/]", highlight=False)
+        yield url, describe_database(url)
+        return
+    folder = data_dir or default_data_dir
+    if folder is None:
+        fail("set DATABASE_URL to a PostgreSQL URL, or give --data-dir to use the embedded PostgreSQL")
+    from agent_server.db.embedded import embedded_postgres, pgdata_dir, postmaster_pid  # imports pgserver
+
+    folder = folder.resolve()
+    with console.status("Starting the embedded PostgreSQL..."):
+        database = embedded_postgres(folder)
+        url = database.__enter__()
+    try:
+        yield url, f"embedded PostgreSQL, data in {pgdata_dir(folder)}"
+    finally:
+        with signals_ignored():
+            database.__exit__(None, None, None)
+        if postmaster_pid(folder) is None:
+            err_console.print("Stopped the embedded PostgreSQL.")
+        else:
+            err_console.print("The embedded PostgreSQL keeps running: another process still uses it.")
+
+
+@contextmanager
+def signals_ignored() -> Iterator[None]:
+    """Let clean-up finish: a second Ctrl-C or a SIGTERM must not leave the embedded database running."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> NoReturn:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so that clean-up (stopping the embedded database) runs.
+
+    Uvicorn handles SIGTERM itself while serving and re-raises it once it has shut down; with our handler in place
+    that becomes a KeyboardInterrupt (which uvicorn swallows) instead of the default immediate death.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        yield
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def log_config() -> dict[str, Any]:
+    """Uvicorn's logging, extended to our own loggers (also in reload and worker subprocesses)."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["loggers"]["agent_server"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
+def print_banner(mode: str, host: str, port: int, database: str, config_path: Path, project: ProjectConfig) -> None:
+    url = f"http://{host}:{port}"
+    graphs = ", ".join(spec.graph_id for spec in project.graphs) or "none"
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    grid.add_row("API", url)
+    grid.add_row("Docs", f"{url}/docs")
+    grid.add_row("Database", database)
+    grid.add_row("Config", str(config_path))
+    grid.add_row("Graphs", graphs)
+    console.print(Panel(grid, title=f"Open LangGraph Server {__version__} · {mode}", expand=False), highlight=False)
+
+
+def export_env(**values: str) -> None:
+    """What the server process (ours, a reload child or a worker) reads through Settings."""
+    os.environ.update(values)
+
+
+# --- commands ---------------------------------------------------------------------------------------------------
+
+
+@app.command()
+def dev(
+    config: ConfigOption = None,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 2024,
+    data_dir: DataDirOption = None,
+    reload: Annotated[bool, typer.Option("--reload/--no-reload", help="Restart when code changes.")] = True,
+    n_jobs_per_worker: JobsOption = 10,
+) -> None:
+    """Run a development server; without DATABASE_URL it starts an embedded PostgreSQL (data kept in the folder)."""
+    config_path = resolve_config_path(config)
+    project = load_project(config_path, quiet=True)
+    with stop_on_sigterm(), open_database(data_dir, project.base_dir / DATA_DIR_NAME) as (url, database):
+        export_env(
+            DATABASE_URL=url,
+            OPEN_LANGGRAPH_CONFIG=str(config_path),
+            OPEN_LANGGRAPH_N_JOBS_PER_WORKER=str(n_jobs_per_worker),
+        )
+        print_banner("dev", host, port, database, config_path, project)
+        watch = {str(project.base_dir), *(str(d) for d in project.dependencies if d.is_dir())}
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            host=host,
+            port=port,
+            reload=reload,
+            reload_dirs=sorted(watch) if reload else None,
+            reload_includes=["*.py", config_path.name] if reload else None,
+            log_config=log_config(),
+        )
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "0.0.0.0",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
+    n_jobs_per_worker: JobsOption = 10,
+) -> None:
+    """Run the production server against DATABASE_URL (no reload, no embedded database)."""
+    url = database_url_from_env()
+    if not url:
+        fail("serve needs DATABASE_URL (a PostgreSQL URL); `open-langgraph dev` starts an embedded database instead")
+    config_path = resolve_config_path(config)
+    project = load_project(config_path, quiet=True)
+    export_env(OPEN_LANGGRAPH_CONFIG=str(config_path), OPEN_LANGGRAPH_N_JOBS_PER_WORKER=str(n_jobs_per_worker))
+    print_banner("serve", host, port, describe_database(url), config_path, project)
+    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_config=log_config())
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
+    """Migrate our tables (Alembic) and the checkpointer's and store's tables (their setup())."""
+    config_path = resolve_config_path(config)
+    project = load_project(config_path)
+    with open_database(data_dir, None) as (url, database):
+        try:
+            upgrade_database(url, project)
+        except (psycopg.Error, SQLAlchemyError) as exc:
+            fail(f"cannot upgrade {database}: {exc}", EXIT_FAILURE)
+    console.print(f"[green]Database is up to date:[/] {database}", highlight=False)
+
+
+def upgrade_database(database_url: str, project: ProjectConfig) -> None:
+    """Alembic to head, then LangGraph's own migrations for the checkpointer and the store."""
+    from agent_server.app import apply_project_env
+    from agent_server.db.engine import open_langgraph_pool
+    from agent_server.db.langgraph import open_persistence
+    from agent_server.db.migrate import upgrade_schema
+
+    async def setup_langgraph() -> None:
+        pool = await open_langgraph_pool(database_url, max_size=2)
+        try:
+            await open_persistence(pool, project, setup=True)
+        finally:
+            await pool.close()
+
+    apply_project_env(project)  # an embedding provider may need its API key to be built
+    upgrade_schema(database_url)
+    asyncio.run(setup_langgraph())
