@@ -1,0 +1,1 @@
+"""The graphs this repository ships, registered in `open_langgraph.json`; they run offline."""
