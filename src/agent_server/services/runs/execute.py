@@ -156,6 +156,14 @@ def thread_status(outcome: Outcome) -> str:
     return "interrupted" if outcome.has_next or outcome.interrupts else "idle"
 
 
+def output_only(graph: Pregel | None, values: Any) -> Any:
+    """What `invoke` would return: the state filtered by the graph's output schema."""
+    channels = getattr(graph, "output_channels", None)
+    if not isinstance(values, dict) or not isinstance(channels, list):
+        return values
+    return {k: v for k, v in values.items() if k in channels}
+
+
 def final_output(last_values: Any, outcome: Outcome) -> Any:
     if outcome.status == "error":
         return {"__error__": outcome.error}
@@ -202,7 +210,7 @@ async def settle(state: AppState, run: dict[str, Any], worker_id: str, graph: Pr
             await read_final_state(graph, config, outcome)
         except Exception:
             logger.exception("could not read the final state of run %s", run["run_id"])
-    outcome.output = final_output(last_values, outcome)
+    outcome.output = final_output(output_only(graph, last_values), outcome)
     temporary = run["kwargs"].get("temporary") and run["kwargs"].get("on_completion", "delete") == "delete"
     async with state.sessionmaker.begin() as session:
         owned = await repo.finish(session, run["run_id"], worker_id, outcome.status, outcome.error)
