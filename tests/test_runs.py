@@ -6,6 +6,7 @@ import asyncio
 import uuid
 
 import httpx
+import orjson
 import pytest
 from helpers import assert_error
 from langgraph_sdk.client import LangGraphClient
@@ -110,3 +111,77 @@ async def test_unknown_thread_and_assistant(http: httpx.AsyncClient) -> None:
     assert_error(await http.post(f"/threads/{t['thread_id']}/runs",
                                  json={"assistant_id": "plain", "stream_mode": "bogus"}), 422)
     assert_error(await http.get(f"/threads/{t['thread_id']}/runs/{uuid.uuid4()}"), 404)
+
+
+async def test_rollback_deletes_the_run_and_its_checkpoints(client: LangGraphClient) -> None:
+    t = await client.threads.create()
+    await client.runs.wait(t["thread_id"], "slow", input={"tag": "kept", "seconds": 0})
+    history_before = await client.threads.get_history(t["thread_id"], limit=100)
+    run = await client.runs.create(t["thread_id"], "slow", input={"tag": "gone", "seconds": 30})
+    await wait_status(client, t["thread_id"], run["run_id"], {"running"})
+    await asyncio.sleep(0.2)  # let the run write its input checkpoint
+    await client.runs.cancel(t["thread_id"], run["run_id"], wait=True, action="rollback")
+    with pytest.raises(NotFoundError):
+        await client.runs.get(t["thread_id"], run["run_id"])
+    history_after = await client.threads.get_history(t["thread_id"], limit=100)
+    assert [h["checkpoint"]["checkpoint_id"] for h in history_after] == [
+        h["checkpoint"]["checkpoint_id"] for h in history_before
+    ]
+    assert (await client.threads.get_state(t["thread_id"]))["values"]["log"] == ["kept"]
+
+
+async def test_interrupt_strategy_cancels_the_running_run(client: LangGraphClient) -> None:
+    t = await client.threads.create()
+    first = await client.runs.create(t["thread_id"], "slow", input={"tag": "first", "seconds": 30})
+    await wait_status(client, t["thread_id"], first["run_id"], {"running"})
+    second = await client.runs.create(t["thread_id"], "slow", input={"tag": "second", "seconds": 0},
+                                      multitask_strategy="interrupt")
+    await client.runs.join(t["thread_id"], second["run_id"])
+    assert (await client.runs.get(t["thread_id"], first["run_id"]))["status"] == "interrupted"
+    assert (await client.runs.get(t["thread_id"], second["run_id"]))["status"] == "success"
+
+
+async def test_webhook_receives_the_final_run_and_a_failing_one_does_not_fail_it(
+    client: LangGraphClient,
+) -> None:
+    received: list[bytes] = []
+    got = asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        length = next(int(line.split(b":")[1]) for line in lines if line.lower().startswith(b"content-length"))
+        received.append(await reader.readexactly(length))
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+        got.set()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        t = await client.threads.create()
+        run = await client.runs.create(t["thread_id"], "plain", input={"value": "hook"},
+                                       webhook=f"http://127.0.0.1:{port}/hook")
+        await asyncio.wait_for(got.wait(), timeout=15)
+        body = orjson.loads(received[0])
+        assert body["run_id"] == run["run_id"]
+        assert body["status"] == "success"
+        assert body["values"] == {"value": "hook", "steps": ["a", "b", "c"]}
+    finally:
+        server.close()
+    dead = await client.runs.create(None, "plain", input={"value": "x"}, on_completion="keep",
+                                    webhook="http://127.0.0.1:9/unreachable")
+    await client.runs.join(dead["thread_id"], dead["run_id"])
+    assert (await client.runs.get(dead["thread_id"], dead["run_id"]))["status"] == "success"
+
+
+async def test_batch_and_bad_webhook(client: LangGraphClient, http: httpx.AsyncClient) -> None:
+    runs = await client.runs.create_batch([
+        {"assistant_id": "plain", "input": {"value": "b1"}, "on_completion": "keep"},
+        {"assistant_id": "plain", "input": {"value": "b2"}, "on_completion": "keep"},
+    ])
+    assert [(await client.runs.join(r["thread_id"], r["run_id"]))["value"] for r in runs] == ["b1", "b2"]
+    assert_error(await http.post("/runs", json={"assistant_id": "plain", "webhook": "ftp://x"}), 422)
+    assert_error(await http.post("/runs/wait", json={"assistant_id": "interrupt", "command": {"resume": 1}}), 400)
+    assert_error(await http.post("/runs", json={"assistant_id": "plain", "after_seconds": -1}), 422)

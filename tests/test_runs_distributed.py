@@ -1,0 +1,104 @@
+"""Runs across instances sharing one database through the Postgres broker (LISTEN/NOTIFY + event log).
+
+Instance `api` hosts no worker; instance `worker` executes every run. Clients talk only to `api`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import psycopg
+import pytest
+import pytest_asyncio
+from conftest import ADMIN_URL, ServedApp, _with_database, make_settings, project_config
+from helpers import assert_error
+from langgraph_sdk import get_client
+
+from agent_server.app import create_app
+
+
+@pytest.fixture(scope="module")
+def shared_database() -> Iterator[str]:
+    name = f"olg_test_dist_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(ADMIN_URL, name)
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest_asyncio.fixture(scope="module")
+async def api_url(shared_database: str) -> AsyncIterator[str]:
+    common = {"OPEN_LANGGRAPH_BROKER": "postgres"}
+    worker_app = create_app(make_settings(shared_database, **common), project_config())
+    api_app = create_app(make_settings(shared_database, OPEN_LANGGRAPH_N_JOBS_PER_WORKER=0, **common),
+                         project_config())
+    async with ServedApp(worker_app), ServedApp(api_app) as api:
+        yield api.url
+
+
+async def test_stream_from_the_instance_that_does_not_execute(api_url: str) -> None:
+    client = get_client(url=api_url)
+    thread = await client.threads.create()
+    parts = [p async for p in client.runs.stream(thread["thread_id"], "slow", input={"tag": "x", "seconds": 0.3},
+                                                  stream_mode=["custom", "values"])]
+    assert parts[0].event == "metadata"
+    ticks = [p.data["tick"] for p in parts if p.event == "custom"]
+    assert len(ticks) >= 3
+    assert ticks == sorted(ticks)
+    assert parts[-1].event == "values"
+    assert parts[-1].data["log"] == ["x"]
+    await client.aclose()
+
+
+async def test_wait_and_join_cross_instance(api_url: str) -> None:
+    client = get_client(url=api_url)
+    thread = await client.threads.create()
+    result = await client.runs.wait(thread["thread_id"], "plain", input={"value": "w"})
+    assert result == {"value": "w", "steps": ["a", "b", "c"]}
+    run = await client.runs.create(thread["thread_id"], "plain", input={"value": "j"})
+    joined = await client.runs.join(thread["thread_id"], run["run_id"])
+    assert joined["steps"] == ["a", "b", "c"] * 2
+    await client.aclose()
+
+
+async def test_resume_with_last_event_id_loses_and_repeats_nothing(api_url: str) -> None:
+    client = get_client(url=api_url)
+    thread = await client.threads.create()
+    run = await client.runs.create(thread["thread_id"], "slow", input={"tag": "r", "seconds": 0.5},
+                                   stream_mode=["custom", "values"], stream_resumable=True)
+    path = f"/threads/{thread['thread_id']}/runs/{run['run_id']}/stream"
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
+        first: list[int] = []
+        async with http.stream("GET", path) as response:
+            async for line in response.aiter_lines():
+                if line.startswith("id:"):
+                    first.append(int(line[3:]))
+                    if len(first) == 3:
+                        break
+        rest: list[int] = []
+        async with http.stream("GET", path, headers={"Last-Event-ID": str(first[-1])}) as response:
+            async for line in response.aiter_lines():
+                if line.startswith("id:"):
+                    rest.append(int(line[3:]))
+        everything = first + rest
+        assert everything == list(range(1, len(everything) + 1))
+        assert len(rest) >= 3
+        assert_error(await http.get(path, headers={"Last-Event-ID": "not-a-number"}), 422)
+    await client.aclose()
+
+
+async def test_cancel_reaches_the_worker_of_another_instance(api_url: str) -> None:
+    client = get_client(url=api_url)
+    thread = await client.threads.create()
+    run = await client.runs.create(thread["thread_id"], "slow", input={"tag": "c", "seconds": 30})
+    for _ in range(200):
+        if (await client.runs.get(thread["thread_id"], run["run_id"]))["status"] == "running":
+            break
+    await client.runs.cancel(thread["thread_id"], run["run_id"], wait=True)
+    assert (await client.runs.get(thread["thread_id"], run["run_id"]))["status"] == "interrupted"
+    await client.aclose()
