@@ -114,7 +114,7 @@ class StorePut(StoreRequest):
         default=None, description="null: the configured fields; false: not indexed; a list: these fields"
     )
     ttl: Annotated[float, Field(gt=0, le=MAX_TTL_MINUTES, allow_inf_nan=False)] | None = Field(
-        default=None, description="minutes until the item expires; null: the configured default"
+        default=None, description="minutes until the item expires; null: never; left out: the configured default"
     )
 
     @field_validator("index", mode="before")

@@ -35,7 +35,9 @@ DEFAULT_SEARCH_LIMIT = 10
 
 
 async def put_item(state: AppState, body: StorePut) -> None:
-    await state.store.aput(tuple(body.namespace), body.key, body.value, index=body.index, ttl=body.ttl)
+    """A `ttl` left out takes the config's `store.ttl.default_ttl`; an explicit `null` means no expiry."""
+    ttl = {"ttl": body.ttl} if "ttl" in body.model_fields_set else {}
+    await state.store.aput(tuple(body.namespace), body.key, body.value, index=body.index, **ttl)
 
 
 def parse_dotted_namespace(namespace: str | None) -> tuple[str, ...]:
