@@ -6,15 +6,21 @@ The session's app has no `store.index`: semantic search is covered by test_store
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
-from conftest import ServedApp
+import pytest_asyncio
+from conftest import ServedApp, make_settings, project_config
 from helpers import assert_error, tag
+from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
+
+from agent_server.app import create_app
+from agent_server.config import StoreConfig, TTLConfig
 
 
 def ns(*labels: str) -> list[str]:
@@ -376,6 +382,11 @@ async def test_put_with_ttl_sets_an_expiry_and_reads_refresh_it(client: LangGrap
     searched = (await expiry_of(database_url, namespace, "k"))[0]
     assert searched is not None
     assert searched > refreshed
+    await asyncio.sleep(0.01)
+    await client.store.get_item(namespace, "k")  # without a store.ttl config, reads refresh by default
+    by_default = (await expiry_of(database_url, namespace, "k"))[0]
+    assert by_default is not None
+    assert by_default > searched
 
 
 async def test_put_without_ttl_never_expires(client: LangGraphClient, database_url: str) -> None:
@@ -395,6 +406,56 @@ async def test_expired_item_disappears_after_a_sweep(client: LangGraphClient, se
     assert await client.store.get_item(namespace, "short") is None
     assert (await client.store.get_item(namespace, "long"))["value"] == {"v": 2}
     assert sorted(await search_keys(client, namespace)) == ["forever", "long"]
+
+
+@pytest_asyncio.fixture(scope="module")
+async def ttl_default_url(database_url: str) -> AsyncIterator[str]:
+    """A second app on the session database whose config sets `store.ttl` (and hosts no workers)."""
+    config = project_config(store=StoreConfig(ttl=TTLConfig(default_ttl=30, refresh_on_read=False)))
+    app = create_app(make_settings(database_url, OPEN_LANGGRAPH_N_JOBS_PER_WORKER=0), config)
+    async with ServedApp(app) as served:
+        yield served.url
+
+
+@pytest_asyncio.fixture
+async def ttl_default_client(ttl_default_url: str) -> AsyncIterator[LangGraphClient]:
+    sdk = get_client(url=ttl_default_url, api_key=None)
+    try:
+        yield sdk
+    finally:
+        await sdk.aclose()
+
+
+async def test_configured_default_ttl_applies_when_ttl_is_left_out(
+    ttl_default_client: LangGraphClient, ttl_default_url: str, database_url: str
+) -> None:
+    namespace = ns(tag())
+    await ttl_default_client.store.put_item(namespace, "default", {"v": 1})
+    await ttl_default_client.store.put_item(namespace, "own", {"v": 1}, ttl=5)
+    async with httpx.AsyncClient(base_url=ttl_default_url) as raw:
+        await put(raw, namespace, "never", {}, ttl=None)
+    expires, minutes = await expiry_of(database_url, namespace, "default")
+    assert minutes == 30
+    assert expires is not None
+    assert (await expiry_of(database_url, namespace, "own"))[1] == 5
+    assert await expiry_of(database_url, namespace, "never") == (None, None)
+
+
+async def test_configured_refresh_on_read_false_keeps_expiry_unless_asked(
+    ttl_default_client: LangGraphClient, database_url: str
+) -> None:
+    namespace = ns(tag())
+    await ttl_default_client.store.put_item(namespace, "k", {"v": 1}, ttl=5)
+    expires = (await expiry_of(database_url, namespace, "k"))[0]
+    await asyncio.sleep(0.01)
+    assert (await ttl_default_client.store.get_item(namespace, "k"))["value"] == {"v": 1}
+    await ttl_default_client.store.search_items(namespace)
+    assert (await expiry_of(database_url, namespace, "k"))[0] == expires
+    await ttl_default_client.store.get_item(namespace, "k", refresh_ttl=True)
+    refreshed = (await expiry_of(database_url, namespace, "k"))[0]
+    assert refreshed is not None
+    assert expires is not None
+    assert refreshed > expires
 
 
 # --- bad input: a 4xx with a detail, and nothing stored ----------------------------------------------------

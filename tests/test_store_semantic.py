@@ -39,7 +39,8 @@ def pgvector_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest_asyncio.fixture(scope="module")
 async def semantic_url(pgvector_url: str) -> AsyncIterator[str]:
-    app = create_app(make_settings(pgvector_url), load_config(STORE_PROJECT / "langgraph.json"))
+    settings = make_settings(pgvector_url, OPEN_LANGGRAPH_N_JOBS_PER_WORKER=0)
+    app = create_app(settings, load_config(STORE_PROJECT / "langgraph.json"))
     async with ServedApp(app) as served:
         yield served.url
 
