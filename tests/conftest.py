@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -115,3 +117,17 @@ async def client(server_url: str) -> AsyncIterator[LangGraphClient]:
 async def http(server_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=server_url, timeout=30) as h:
         yield h
+
+
+@pytest.fixture
+def embedded_data_dir() -> Iterator[Path]:
+    """A fresh folder for an embedded PostgreSQL (pgserver), outside pytest's tmp folder.
+
+    As root, pgserver runs postgres as the `pgserver` user and opens the folder's parents to it; pytest resets
+    /tmp/pytest-of-<user> to 0700 whenever a session starts, which would lock a running server out of its data.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="olg-embedded-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
