@@ -16,5 +16,6 @@ def tag() -> str:
 def assert_error(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, (response.status_code, response.text)
     body = response.json()
-    assert isinstance(body.get("detail"), str) and body["detail"], body
+    assert isinstance(body.get("detail"), str), body
+    assert body["detail"], body
     return body

@@ -45,7 +45,8 @@ async def test_create_returns_full_object(client: LangGraphClient) -> None:
     assert created["context"] == {"prefix": "X: "}
     assert created["metadata"] == {"suite": t}
     assert created["version"] == 1
-    assert created["created_at"] and created["updated_at"]
+    assert created["created_at"]
+    assert created["updated_at"]
     assert await client.assistants.get(created["assistant_id"]) == created
 
 
@@ -199,16 +200,19 @@ async def test_subgraphs(client: LangGraphClient) -> None:
     assert await client.assistants.get_subgraphs("echo") == {}
 
 
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "status"),
     [
-        ("get", f"/assistants/{uuid.uuid4()}", None, 404),
+        ("get", f"/assistants/{UNKNOWN}", None, 404),
         ("get", "/assistants/not-a-uuid-or-graph", None, 422),
-        ("patch", f"/assistants/{uuid.uuid4()}", {"name": "x"}, 404),
-        ("delete", f"/assistants/{uuid.uuid4()}", None, 404),
-        ("post", f"/assistants/{uuid.uuid4()}/versions", {}, 404),
-        ("get", f"/assistants/{uuid.uuid4()}/graph", None, 404),
-        ("get", f"/assistants/{uuid.uuid4()}/schemas", None, 404),
+        ("patch", f"/assistants/{UNKNOWN}", {"name": "x"}, 404),
+        ("delete", f"/assistants/{UNKNOWN}", None, 404),
+        ("post", f"/assistants/{UNKNOWN}/versions", {}, 404),
+        ("get", f"/assistants/{UNKNOWN}/graph", None, 404),
+        ("get", f"/assistants/{UNKNOWN}/schemas", None, 404),
         ("post", "/assistants", {"graph_id": "no-such-graph"}, 404),
         ("post", "/assistants", {}, 422),
         ("post", "/assistants", {"graph_id": "echo", "metadata": "nope"}, 422),

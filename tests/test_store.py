@@ -226,7 +226,6 @@ async def test_search_filter_operators(client: LangGraphClient) -> None:
         assert sorted(await search_keys(client, namespace, filter=filter_)) == expected, filter_
 
 
-@pytest.mark.xfail(strict=True, reason="LangGraph's Postgres store compares $gt/$lt operands as text")
 async def test_search_filter_comparisons_are_numeric(client: LangGraphClient) -> None:
     namespace = ns(tag())
     for n in (2, 9, 10, 100):

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.postgres import AsyncPostgresStore
 from psycopg_pool import AsyncConnectionPool
 
 from agent_server.config import ProjectConfig
 from agent_server.services.graphs import import_object
+
+NUMERIC_OPERATORS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+
+
+class ServerStore(AsyncPostgresStore):
+    """LangGraph's Postgres store, with numbers compared as numbers in `$gt`-style filters (it compares text)."""
+
+    def _get_filter_condition(self, key: str, op: str, value: Any) -> tuple[str, list[Any]]:
+        if op in NUMERIC_OPERATORS and isinstance(value, int | float) and not isinstance(value, bool):
+            condition = f"(jsonb_typeof(value->%s) = 'number' AND value->%s {NUMERIC_OPERATORS[op]} %s::jsonb)"
+            return condition, [key, key, orjson.dumps(value).decode()]
+        return super()._get_filter_condition(key, op, value)
 
 
 def resolve_embed(config: ProjectConfig, embed: str) -> Any:
@@ -47,7 +60,7 @@ async def open_checkpointer(pool: AsyncConnectionPool, *, setup: bool) -> AsyncP
 
 
 async def open_store(pool: AsyncConnectionPool, config: ProjectConfig, *, setup: bool) -> AsyncPostgresStore:
-    store = AsyncPostgresStore(pool, **store_options(config))
+    store = ServerStore(pool, **store_options(config))
     if setup:
         await store.setup()
     return store
