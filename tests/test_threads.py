@@ -321,3 +321,15 @@ async def test_prune_nothing_and_bad_bodies(client: LangGraphClient, http: httpx
                  {"thread_ids": [thread["thread_id"], "not-a-uuid"]}, {"thread_ids": thread["thread_id"]}):
         assert_error(await http.post("/threads/prune", json=body), 422)
     assert (await client.threads.get(thread["thread_id"]))["thread_id"] == thread["thread_id"]
+
+
+async def test_openapi_lists_every_thread_route(http: httpx.AsyncClient) -> None:
+    paths = (await http.get("/openapi.json")).json()["paths"]
+    expected = {
+        "/threads": {"post"}, "/threads/search": {"post"}, "/threads/count": {"post"}, "/threads/prune": {"post"},
+        "/threads/{thread_id}": {"get", "patch", "delete"}, "/threads/{thread_id}/copy": {"post"},
+        "/threads/{thread_id}/state": {"get", "post"}, "/threads/{thread_id}/state/checkpoint": {"post"},
+        "/threads/{thread_id}/state/{checkpoint_id}": {"get"}, "/threads/{thread_id}/history": {"get", "post"},
+    }
+    for path, methods in expected.items():
+        assert methods <= set(paths[path]), path

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeAlias, cast
 from uuid import UUID
 
 import orjson
@@ -30,6 +30,8 @@ from agent_server.responses import dumps
 from agent_server.state import AppState
 
 logger = logging.getLogger(__name__)
+
+Graph: TypeAlias = Pregel[Any, Any, Any, Any]
 
 # What a graph raises when the update itself is wrong (unknown node, value a reducer cannot take, ...).
 UPDATE_ERRORS = (InvalidUpdateError, EmptyInputError, ValueError, TypeError, KeyError)
@@ -101,7 +103,7 @@ def snapshot_to_json(snapshot: StateSnapshot) -> dict[str, Any]:
     """The reference server's ThreadState shape (plus its deprecated `checkpoint_id` fields)."""
     checkpoint = config_to_checkpoint(snapshot.config)
     parent = config_to_checkpoint(snapshot.parent_config)
-    return to_jsonable({
+    rendered: dict[str, Any] = to_jsonable({
         "values": snapshot.values, "next": list(snapshot.next),
         "tasks": [_task_to_json(t) for t in snapshot.tasks],
         "metadata": snapshot.metadata, "created_at": snapshot.created_at,
@@ -110,6 +112,7 @@ def snapshot_to_json(snapshot: StateSnapshot) -> dict[str, Any]:
         "checkpoint_id": checkpoint["checkpoint_id"] if checkpoint else None,
         "parent_checkpoint_id": parent["checkpoint_id"] if parent else None,
     })
+    return rendered
 
 
 def _tuple_to_snapshot(saved: CheckpointTuple) -> StateSnapshot:
@@ -125,7 +128,7 @@ def _tuple_to_snapshot(saved: CheckpointTuple) -> StateSnapshot:
 
 
 EMPTY_SNAPSHOT = StateSnapshot(
-    values={}, next=(), config=None, metadata=None, created_at=None, parent_config=None, tasks=(), interrupts=()
+    values={}, next=(), config={}, metadata=None, created_at=None, parent_config=None, tasks=(), interrupts=()
 )
 
 
@@ -154,16 +157,14 @@ def graph_id_of(thread: dict[str, Any]) -> str | None:
     return graph_id if isinstance(graph_id, str) and graph_id else None
 
 
-async def build_thread_graph(state: AppState, thread: dict[str, Any], graph_id: str) -> Pregel:
+async def build_thread_graph(state: AppState, thread: dict[str, Any], graph_id: str) -> Graph:
     """The thread's graph, built with the thread's config (factories see it) and our persistence."""
-    base = thread.get("config") or {}
-    config = {**base, "configurable": {
-        **(base.get("configurable") or {}), "thread_id": str(thread["thread_id"]), "graph_id": graph_id,
-    }}
-    return await state.graphs.build(graph_id, config)
+    base: dict[str, Any] = thread.get("config") or {}
+    configurable = {**(base.get("configurable") or {}), "thread_id": str(thread["thread_id"]), "graph_id": graph_id}
+    return await state.graphs.build(graph_id, cast(RunnableConfig, {**base, "configurable": configurable}))
 
 
-async def _readable_graph(state: AppState, thread: dict[str, Any]) -> Pregel | None:
+async def _readable_graph(state: AppState, thread: dict[str, Any]) -> Graph | None:
     """None when the thread has no graph, or names one this server does not serve (read checkpoints raw)."""
     graph_id = graph_id_of(thread)
     if graph_id is None or graph_id not in state.graphs:
@@ -171,7 +172,7 @@ async def _readable_graph(state: AppState, thread: dict[str, Any]) -> Pregel | N
     return await build_thread_graph(state, thread, graph_id)
 
 
-async def _writable_graph(state: AppState, thread: dict[str, Any]) -> Pregel:
+async def _writable_graph(state: AppState, thread: dict[str, Any]) -> Graph:
     graph_id = graph_id_of(thread)
     if graph_id is None:
         raise BadRequest(
@@ -294,8 +295,9 @@ def command_from_json(data: dict[str, Any]) -> Command[Any]:
 def _state_updates(supersteps: Sequence[Superstep]) -> list[list[StateUpdate]]:
     return [
         [
-            StateUpdate(
-                command_from_json(u.command.model_dump()) if u.command is not None else u.values, u.as_node
+            StateUpdate(  # LangGraph applies a Command given as the values, as the reference relies on
+                cast(Any, command_from_json(u.command.model_dump()) if u.command is not None else u.values),
+                u.as_node,
             )
             for u in step.updates
         ]

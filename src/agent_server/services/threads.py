@@ -39,11 +39,12 @@ async def create_thread(session: AsyncSession, state: AppState, body: ThreadCrea
     thread_id = body.thread_id or uuid7()
     metadata = _metadata_of(body)
     supersteps = body.supersteps or []
-    graph_id = metadata.get("graph_id")
-    if supersteps and not (isinstance(graph_id, str) and graph_id):
-        raise Unprocessable("supersteps need a graph: pass graph_id (or metadata.graph_id)")
-    if supersteps and graph_id not in state.graphs:
-        raise GraphNotFound(graph_id)
+    if supersteps:
+        graph_id = metadata.get("graph_id")
+        if not isinstance(graph_id, str) or not graph_id:
+            raise Unprocessable("supersteps need a graph: pass graph_id (or metadata.graph_id)")
+        if graph_id not in state.graphs:
+            raise GraphNotFound(graph_id)
     created = await repo.insert_new(session, thread_id, metadata)
     if created is None:
         if body.if_exists == "do_nothing":
