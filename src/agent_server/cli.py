@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NamedTuple, NoReturn
 
 import psycopg
 import typer
@@ -69,8 +69,8 @@ DataDirOption = Annotated[
 JobsOption = Annotated[
     int,
     typer.Option(
-        "--n-jobs-per-worker", envvar="OPEN_LANGGRAPH_N_JOBS_PER_WORKER", min=1,
-        help="Runs one server process executes at once.",
+        "--n-jobs-per-worker", envvar="OPEN_LANGGRAPH_N_JOBS_PER_WORKER", min=0,
+        help="Runs each server process executes at once (0: none, the process only serves the API).",
     ),
 ]
 
@@ -126,7 +126,8 @@ def database_url_from_env() -> str | None:
         return Settings().database_url
     except ValidationError as exc:
         error = exc.errors()[0]
-        fail(f"invalid environment variable {str(error['loc'][0]).upper()}: {error['msg'].removeprefix('Value error, ')}")
+        name = str(error["loc"][0]).upper()
+        fail(f"invalid environment variable {name}: {error['msg'].removeprefix('Value error, ')}")
 
 
 def describe_database(url: str) -> str:
@@ -135,14 +136,20 @@ def describe_database(url: str) -> str:
     return f"PostgreSQL at {info.get('host') or 'localhost'}:{info.get('port') or 5432}/{info.get('dbname', '')}"
 
 
+class Database(NamedTuple):
+    url: str
+    description: str
+    data_dir: Path | None  # set for the embedded PostgreSQL
+
+
 @contextmanager
-def open_database(data_dir: Path | None, default_data_dir: Path | None) -> Iterator[tuple[str, str]]:
-    """Yield (url, description): DATABASE_URL when set, else the embedded PostgreSQL of the data folder."""
+def open_database(data_dir: Path | None, default_data_dir: Path | None) -> Iterator[Database]:
+    """DATABASE_URL when set, else the embedded PostgreSQL of the data folder (started here, stopped on exit)."""
     url = database_url_from_env()
     if url:
         if data_dir is not None:
             err_console.print("[yellow]DATABASE_URL is set, so --data-dir is ignored[/]", highlight=False)
-        yield url, describe_database(url)
+        yield Database(url, describe_database(url), data_dir=None)
         return
     folder = data_dir or default_data_dir
     if folder is None:
@@ -154,7 +161,7 @@ def open_database(data_dir: Path | None, default_data_dir: Path | None) -> Itera
         database = embedded_postgres(folder)
         url = database.__enter__()
     try:
-        yield url, f"embedded PostgreSQL, data in {pgdata_dir(folder)}"
+        yield Database(url, f"embedded PostgreSQL, data in {pgdata_dir(folder)}", data_dir=folder)
     finally:
         with signals_ignored():
             database.__exit__(None, None, None)
@@ -242,13 +249,11 @@ def dev(
     """Run a development server; without DATABASE_URL it starts an embedded PostgreSQL (data kept in the folder)."""
     config_path = resolve_config_path(config)
     project = load_project(config_path, quiet=True)
-    with stop_on_sigterm(), open_database(data_dir, project.base_dir / DATA_DIR_NAME) as (url, database):
-        export_env(
-            DATABASE_URL=url,
-            OPEN_LANGGRAPH_CONFIG=str(config_path),
-            OPEN_LANGGRAPH_N_JOBS_PER_WORKER=str(n_jobs_per_worker),
-        )
-        print_banner("dev", host, port, database, config_path, project)
+    with stop_on_sigterm(), open_database(data_dir, project.base_dir / DATA_DIR_NAME) as database:
+        if database.data_dir is not None:  # an external DATABASE_URL stays as the user wrote it
+            export_env(DATABASE_URL=database.url, OPEN_LANGGRAPH_DATA_DIR=str(database.data_dir))
+        export_env(OPEN_LANGGRAPH_CONFIG=str(config_path), OPEN_LANGGRAPH_N_JOBS_PER_WORKER=str(n_jobs_per_worker))
+        print_banner("dev", host, port, database.description, config_path, project)
         watch = {str(project.base_dir), *(str(d) for d in project.dependencies if d.is_dir())}
         uvicorn.run(
             APP_FACTORY,
@@ -286,12 +291,12 @@ def db_upgrade(config: ConfigOption = None, data_dir: DataDirOption = None) -> N
     """Migrate our tables (Alembic) and the checkpointer's and store's tables (their setup())."""
     config_path = resolve_config_path(config)
     project = load_project(config_path)
-    with open_database(data_dir, None) as (url, database):
+    with open_database(data_dir, None) as database:
         try:
-            upgrade_database(url, project)
+            upgrade_database(database.url, project)
         except (psycopg.Error, SQLAlchemyError) as exc:
-            fail(f"cannot upgrade {database}: {exc}", EXIT_FAILURE)
-    console.print(f"[green]Database is up to date:[/] {database}", highlight=False)
+            fail(f"cannot upgrade {database.description}: {exc}", EXIT_FAILURE)
+    console.print(f"[green]Database is up to date:[/] {database.description}", highlight=False)
 
 
 def upgrade_database(database_url: str, project: ProjectConfig) -> None:
