@@ -380,3 +380,19 @@ async def test_subgraph_namespace_history_and_subgraph_state(
     assert root["values"] == {"trail": ["prepare"], "inner": ["one", "two"]}
     assert root["next"] == ["finish"]
     assert all(h["checkpoint"]["checkpoint_ns"] == "" for h in await client.threads.get_history(tid, limit=20))
+
+
+async def test_update_state_is_refused_while_a_run_is_in_flight(
+    client: LangGraphClient, http: httpx.AsyncClient
+) -> None:
+    thread = await client.threads.create(graph_id="slow")
+    tid = thread["thread_id"]
+    run = await client.runs.create(tid, "slow", input={"tag": "busy", "seconds": 3})
+    try:
+        response = await http.post(f"/threads/{tid}/state", json={"values": {"log": ["manual"]}})
+        assert "in-flight" in assert_error(response, 409)["detail"]
+    finally:
+        await client.runs.cancel(tid, run["run_id"], wait=True)
+    assert all("manual" not in (h["values"].get("log") or []) for h in await client.threads.get_history(tid, limit=50))
+    await client.threads.update_state(tid, {"log": ["manual"]})
+    assert (await client.threads.get_state(tid))["values"]["log"][-1] == "manual"

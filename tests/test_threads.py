@@ -333,3 +333,12 @@ async def test_openapi_lists_every_thread_route(http: httpx.AsyncClient) -> None
     }
     for path, methods in expected.items():
         assert methods <= set(paths[path]), path
+
+
+async def test_delete_removes_the_threads_runs(client: LangGraphClient) -> None:
+    thread = await client.threads.create()
+    run = await client.runs.create(thread["thread_id"], "plain", input={"value": "x"})
+    await client.runs.join(thread["thread_id"], run["run_id"])
+    await client.threads.delete(thread["thread_id"])
+    with pytest.raises(NotFoundError):
+        await client.runs.get(thread["thread_id"], run["run_id"])
