@@ -238,3 +238,9 @@ async def test_bad_requests_get_clear_errors(
 async def test_invalid_json_is_422(http: httpx.AsyncClient) -> None:
     response = await http.post("/assistants", content=b"{nope", headers={"content-type": "application/json"})
     assert_error(response, 422)
+
+
+async def test_huge_integer_is_a_clean_422(http: httpx.AsyncClient) -> None:
+    response = await http.post("/assistants/search", content=b'{"limit": 1000000000000000000000000000000}',
+                               headers={"content-type": "application/json"})
+    assert_error(response, 422)
