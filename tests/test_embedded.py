@@ -7,6 +7,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -48,19 +49,18 @@ async def test_start_write_restart_read_back(embedded_data_dir: Path) -> None:
         assert url.endswith(f"/{DATABASE_NAME}?host={pgdata_dir(data_dir)}")
         assistant = await client.assistants.create("chat", name="kept", metadata={"note": "survives"})
         thread = await client.threads.create(metadata={"note": "survives"})
-        await client.runs.wait(
-            thread["thread_id"], assistant["assistant_id"],
-            input={"messages": [{"role": "human", "content": "remember me"}]},
-        )
+        run_input: dict[str, Any] = {"messages": [{"role": "human", "content": "remember me"}]}
+        await client.runs.wait(thread["thread_id"], assistant["assistant_id"], input=run_input)
     assert postmaster_pid(data_dir) is None, "the embedded PostgreSQL must stop with its last user"
 
     async with server_on(data_dir) as (client, _):
         again = await client.assistants.get(assistant["assistant_id"])
         assert (again["name"], again["metadata"]) == ("kept", {"note": "survives"})
         found = await client.threads.get(thread["thread_id"])
-        assert found["metadata"]["note"] == "survives"
-        state = await client.threads.get_state(thread["thread_id"])
-        contents = [message["content"] for message in state["values"]["messages"]]
+        assert found["metadata"] == {"note": "survives", "graph_id": "chat", "assistant_id": assistant["assistant_id"]}
+        values = (await client.threads.get_state(thread["thread_id"]))["values"]
+        assert isinstance(values, dict)
+        contents = [message["content"] for message in values["messages"]]
         assert contents == ["remember me", "You said: remember me"]
     assert postmaster_pid(data_dir) is None
 

@@ -58,6 +58,7 @@ async def test_chat_streams_the_answer_token_by_token(registry: GraphRegistry) -
         {"messages": [HumanMessage("tell me about the open server")]}, stream_mode="messages"
     ):
         assert isinstance(message, AIMessageChunk)
+        assert isinstance(metadata, dict)
         assert metadata["langgraph_node"] == "respond"
         chunks.append(message)
     texts = [chunk.content for chunk in chunks if chunk.content]

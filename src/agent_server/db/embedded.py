@@ -42,7 +42,7 @@ def postmaster_pid(data_dir: Path) -> int | None:
 
 def _alive(pid: int) -> bool:
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
 
@@ -74,13 +74,12 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
     """
     with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI)
         warnings.simplefilter("ignore")
-        import pgserver  # heavy import, only when the embedded database is wanted
-        from pgserver.postgres_server import PostgresServer
+        from pgserver.postgres_server import PostgresServer, get_server  # heavy: only when wanted
 
     data_dir.mkdir(parents=True, exist_ok=True)
     pgdata = pgdata_dir(data_dir)
     _prune_dead_handles(pgdata, PostgresServer._lock)
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = get_server(pgdata, cleanup_mode="stop")
     try:
         _ensure_database(server.get_uri(), DATABASE_NAME)
         logger.info("embedded PostgreSQL running with data in %s", pgdata)
