@@ -13,6 +13,7 @@ import socket
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -119,8 +120,8 @@ async def http(server_url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield h
 
 
-@pytest.fixture
-def embedded_data_dir() -> Iterator[Path]:
+@contextmanager
+def fresh_embedded_dir() -> Iterator[Path]:
     """A fresh folder for an embedded PostgreSQL (pgserver), outside pytest's tmp folder.
 
     As root, pgserver runs postgres as the `pgserver` user and opens the folder's parents to it; pytest resets
@@ -131,3 +132,9 @@ def embedded_data_dir() -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def embedded_data_dir() -> Iterator[Path]:
+    with fresh_embedded_dir() as folder:
+        yield folder

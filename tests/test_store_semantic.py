@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from conftest import ServedApp, make_settings
+from conftest import ServedApp, fresh_embedded_dir, make_settings
 from helpers import tag
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
@@ -32,8 +32,8 @@ VOCABULARY = ("apple pie recipe car engine repair banana split orchard fruit mot
 
 
 @pytest.fixture(scope="module")
-def pgvector_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with embedded_postgres(tmp_path_factory.mktemp("semantic")) as url:
+def pgvector_url() -> Iterator[str]:
+    with fresh_embedded_dir() as folder, embedded_postgres(folder) as url:
         yield url
 
 

@@ -21,7 +21,7 @@ from agent_server.db.migrate import upgrade_schema_async
 from agent_server.errors import add_exception_handlers
 from agent_server.responses import JSONResponse
 from agent_server.services.assistants import sync_default_assistants
-from agent_server.services.graphs import GraphRegistry, import_object
+from agent_server.services.graphs import GraphRegistry, add_dependencies_to_path, import_object
 from agent_server.settings import Settings
 from agent_server.state import AppState
 from agent_server.streaming.broker import Broker
@@ -43,6 +43,7 @@ async def open_app_state(settings: Settings, config: ProjectConfig, *, host_work
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set (open-langgraph dev starts an embedded PostgreSQL)")
     apply_project_env(config)
+    add_dependencies_to_path(config)
     if settings.auto_migrate:
         await upgrade_schema_async(settings.database_url)
     pool = await open_langgraph_pool(settings.database_url, max_size=settings.db_pool_size)
@@ -94,6 +95,7 @@ def custom_routes(config: ProjectConfig) -> list[BaseRoute]:
 def create_app(settings: Settings | None = None, config: ProjectConfig | None = None) -> FastAPI:
     settings = settings or Settings()
     config = config or load_config(settings.config_path)
+    add_dependencies_to_path(config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -33,6 +33,13 @@ def default_assistant_id(graph_id: str) -> uuid.UUID:
     return uuid.uuid5(ASSISTANT_NAMESPACE, graph_id)
 
 
+def add_dependencies_to_path(config: ProjectConfig) -> None:
+    """`dependencies` become importable before anything imports user code (graphs, store embed, http.app)."""
+    for dep in reversed(config.dependencies):
+        if str(dep) not in sys.path:
+            sys.path.insert(0, str(dep))
+
+
 def import_object(ref: str) -> Any:
     """Import `module.path:attr` or `/abs/file.py:attr` (attr may be dotted)."""
     module_ref, _, attr = ref.rpartition(":")
@@ -89,9 +96,7 @@ class GraphRegistry:
         cls, config: ProjectConfig, checkpointer: BaseCheckpointSaver | None, store: BaseStore | None
     ) -> GraphRegistry:
         registry = cls(checkpointer, store)
-        for dep in config.dependencies:
-            if str(dep) not in sys.path:
-                sys.path.insert(0, str(dep))
+        add_dependencies_to_path(config)
         for spec in config.graphs:
             try:
                 target = import_object(config.resolve_path(spec.path))
