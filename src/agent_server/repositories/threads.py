@@ -152,3 +152,10 @@ async def copy_checkpoints(session: AsyncSession, source: UUID, target: UUID) ->
     """
     for statement in _CHECKPOINT_COPIES:
         await session.execute(text(statement), {"source": str(source), "target": str(target)})
+
+
+async def delete_idle_since(session: AsyncSession, minutes: float) -> list[UUID]:
+    """Delete threads untouched for `minutes` that no run is using (checkpointer.ttl)."""
+    cutoff = func.now() - func.make_interval(0, 0, 0, 0, 0, 0, minutes * 60)
+    stmt = delete(Thread).where(Thread.updated_at < cutoff, Thread.status != "busy").returning(Thread.thread_id)
+    return [r[0] for r in (await session.execute(stmt)).all()]

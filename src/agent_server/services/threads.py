@@ -138,3 +138,15 @@ async def set_thread_status(
     if updated is None:
         raise ThreadNotFound(thread_id)
     return updated
+
+
+async def sweep_expired_threads(state: AppState) -> int:
+    """Apply `checkpointer.ttl`: threads idle for longer than `default_ttl` minutes go, checkpoints too."""
+    ttl = state.config.checkpointer.ttl
+    if ttl is None or not ttl.default_ttl:
+        return 0
+    async with state.sessionmaker.begin() as session:
+        expired = await repo.delete_idle_since(session, ttl.default_ttl)
+    for thread_id in expired:
+        await state.checkpointer.adelete_thread(str(thread_id))
+    return len(expired)

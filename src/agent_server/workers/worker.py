@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from agent_server.repositories import runs as repo
 from agent_server.responses import dumps
 from agent_server.services.runs.execute import CancelRequest, execute_run
+from agent_server.services.threads import sweep_expired_threads
 from agent_server.state import AppState
 from agent_server.streaming.listener import CANCEL_CHANNEL, RUNS_CHANNEL
 
@@ -45,6 +46,9 @@ class Worker:
             asyncio.create_task(self._heartbeat_loop(), name="worker-heartbeat"),
             asyncio.create_task(self._sweep_loop(), name="worker-sweep"),
         ]
+        ttl = self.state.config.checkpointer.ttl
+        if ttl is not None and ttl.default_ttl:
+            self._loops.append(asyncio.create_task(self._thread_ttl_loop(ttl.sweep_interval_minutes or 5.0)))
 
     def poke(self) -> None:
         self._wakeup.set()
@@ -147,6 +151,17 @@ class Worker:
             with contextlib.suppress(Exception):
                 await sweep_lapsed_runs(self.state)
                 self.poke()
+
+
+    async def _thread_ttl_loop(self, interval_minutes: float) -> None:
+        while True:
+            try:
+                removed = await sweep_expired_threads(self.state)
+                if removed:
+                    logger.info("checkpointer.ttl removed %d idle threads", removed)
+            except Exception:
+                logger.exception("thread TTL sweep failed")
+            await asyncio.sleep(interval_minutes * 60)
 
 
 async def sweep_lapsed_runs(state: AppState) -> None:
