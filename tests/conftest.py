@@ -40,9 +40,10 @@ def _with_database(url: str, name: str) -> str:
     return f"{base}/{name}" + (f"?{query}" if query else "")
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    name = f"olg_test_{uuid.uuid4().hex[:12]}"
+@contextmanager
+def scratch_database(prefix: str = "olg_test") -> Iterator[str]:
+    """A new empty database on the test server, dropped afterwards; yields its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -50,6 +51,12 @@ def database_url() -> Iterator[str]:
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    with scratch_database() as url:
+        yield url
 
 
 def free_port() -> int:

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import httpx
 import psycopg
 import pytest
 from alembic.script import ScriptDirectory
-from conftest import ADMIN_URL, _with_database, free_port
+from conftest import free_port, scratch_database
 from typer.testing import CliRunner
 
 from agent_server import __version__
@@ -57,14 +56,8 @@ def chat_config(folder: Path) -> Path:
 
 @pytest.fixture
 def fresh_database() -> Iterator[str]:
-    name = f"olg_cli_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_database(ADMIN_URL, name)
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database("olg_cli") as url:
+        yield url
 
 
 def public_tables(url: str) -> set[str]:

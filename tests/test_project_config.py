@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
-import psycopg
 import pytest
 import pytest_asyncio
-from conftest import ADMIN_URL, PROJECT_DIR, ServedApp, _with_database, make_settings, project_config
+from conftest import PROJECT_DIR, ServedApp, make_settings, project_config, scratch_database
 
 from agent_server.app import create_app
 from agent_server.config import CorsConfig, HttpConfig, TTLConfig
@@ -19,14 +17,8 @@ from agent_server.services.threads import sweep_expired_threads
 
 @pytest.fixture(scope="module")
 def own_database() -> Iterator[str]:
-    name = f"olg_test_cfg_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_database(ADMIN_URL, name)
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database("olg_test_cfg") as url:
+        yield url
 
 
 @pytest_asyncio.fixture(scope="module")

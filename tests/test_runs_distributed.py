@@ -5,14 +5,12 @@ Instance `api` hosts no worker; instance `worker` executes every run. Clients ta
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
-import psycopg
 import pytest
 import pytest_asyncio
-from conftest import ADMIN_URL, ServedApp, _with_database, make_settings, project_config
+from conftest import ServedApp, make_settings, project_config, scratch_database
 from helpers import assert_error
 from langgraph_sdk import get_client
 
@@ -21,14 +19,8 @@ from agent_server.app import create_app
 
 @pytest.fixture(scope="module")
 def shared_database() -> Iterator[str]:
-    name = f"olg_test_dist_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_database(ADMIN_URL, name)
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database("olg_test_dist") as url:
+        yield url
 
 
 @pytest_asyncio.fixture(scope="module")
