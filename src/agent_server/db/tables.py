@@ -98,6 +98,7 @@ class Thread(Base):
 
 
 RUN_STATUSES = ("pending", "running", "success", "error", "timeout", "interrupted")
+ACTIVE_RUN_STATUSES = ("pending", "running")
 
 
 class Run(Base):

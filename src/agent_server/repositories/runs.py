@@ -10,14 +10,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from agent_server.db.tables import Run, Thread
+from agent_server.db.tables import ACTIVE_RUN_STATUSES, Run, Thread
 from agent_server.streaming.listener import CANCEL_CHANNEL, RUNS_CHANNEL
 
 COLUMNS = (
     Run.run_id, Run.thread_id, Run.assistant_id, Run.status, Run.metadata_, Run.kwargs,
     Run.multitask_strategy, Run.created_at, Run.updated_at,
 )
-ACTIVE = ("pending", "running")
 
 
 def jsonb(value: Any) -> Any:
@@ -64,7 +63,8 @@ async def list_for_thread(session: AsyncSession, thread_id: UUID, status: str | 
 
 
 async def active_for_thread(session: AsyncSession, thread_id: UUID) -> list[dict[str, Any]]:
-    stmt = select(*COLUMNS).where(Run.thread_id == thread_id, Run.status.in_(ACTIVE)).order_by(Run.created_at)
+    active = Run.thread_id == thread_id, Run.status.in_(ACTIVE_RUN_STATUSES)
+    stmt = select(*COLUMNS).where(*active).order_by(Run.created_at)
     return [as_dict(r) for r in (await session.execute(stmt)).all()]
 
 
@@ -166,12 +166,6 @@ async def cancel_pending(session: AsyncSession, run_id: UUID) -> bool:
     return (await session.execute(stmt)).first() is not None
 
 
-async def count_active(session: AsyncSession, thread_id: UUID, excluding: UUID | None = None) -> int:
-    stmt = select(func.count()).select_from(Run).where(Run.thread_id == thread_id, Run.status.in_(ACTIVE))
-    if excluding is not None:
-        stmt = stmt.where(Run.run_id != excluding)
-    return int((await session.execute(stmt)).scalar_one())
-
 
 async def runs_to_cancel(session: AsyncSession, thread_id: UUID | None, run_ids: list[UUID] | None,
                          status: str | None) -> list[dict[str, Any]]:
@@ -180,7 +174,7 @@ async def runs_to_cancel(session: AsyncSession, thread_id: UUID | None, run_ids:
         stmt = stmt.where(Run.thread_id == thread_id)
     if run_ids:
         stmt = stmt.where(Run.run_id.in_(run_ids))
-    statuses = ACTIVE if status in (None, "all") else (status,)
+    statuses = ACTIVE_RUN_STATUSES if status in (None, "all") else (status,)
     stmt = stmt.where(Run.status.in_(statuses))
     return [as_dict(r) for r in (await session.execute(stmt)).all()]
 
@@ -192,17 +186,11 @@ async def mark_thread_busy(session: AsyncSession, thread_id: UUID, metadata: dic
     )
 
 
-async def lock_thread(session: AsyncSession, thread_id: UUID) -> dict[str, Any] | None:
-    """Serialise run creation per thread (multitask strategies decide under this lock)."""
-    stmt = select(Thread.thread_id, Thread.metadata_, Thread.status).where(Thread.thread_id == thread_id)
-    row = (await session.execute(stmt.with_for_update())).first()
-    return as_dict(row) if row else None
-
 
 async def settle_thread(session: AsyncSession, thread_id: UUID, status: str, values: Any | None,
                         interrupts: dict[str, Any] | None, metadata: dict[str, Any] | None = None) -> None:
     """Record a finished run's outcome on its thread; it stays busy while other runs are queued."""
-    still_active = exists().where(Run.thread_id == thread_id, Run.status.in_(ACTIVE))
+    still_active = exists().where(Run.thread_id == thread_id, Run.status.in_(ACTIVE_RUN_STATUSES))
     changes: dict[str, Any] = {
         "status": func.coalesce(select(text("'busy'")).where(still_active).scalar_subquery(), status),
         "updated_at": func.now(),
@@ -216,22 +204,8 @@ async def settle_thread(session: AsyncSession, thread_id: UUID, status: str, val
     await session.execute(update(Thread).where(Thread.thread_id == thread_id).values(**changes))
 
 
-async def delete_thread(session: AsyncSession, thread_id: UUID) -> None:
-    await session.execute(delete(Thread).where(Thread.thread_id == thread_id))
 
-
-async def insert_thread(session: AsyncSession, thread_id: UUID, metadata: dict[str, Any]) -> None:
-    """A thread created implicitly by a run (stateless, or `if_not_exists=create`)."""
-    await session.execute(insert(Thread).values(thread_id=thread_id, metadata_=metadata, status="idle"))
-
-
-async def lock_thread_shared(session: AsyncSession, thread_id: UUID) -> UUID | None:
-    return (await session.execute(select(Thread.thread_id).where(Thread.thread_id == thread_id))).scalar()
 
 
 async def error_of(session: AsyncSession, run_id: UUID) -> dict[str, Any] | None:
     return (await session.execute(select(Run.error).where(Run.run_id == run_id))).scalar()
-
-
-async def thread_values(session: AsyncSession, thread_id: UUID) -> Any:
-    return (await session.execute(select(Thread.values).where(Thread.thread_id == thread_id))).scalar()

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent_server.db.tables import Run, Thread
+from agent_server.db.tables import ACTIVE_RUN_STATUSES, Run, Thread
 from agent_server.repositories.common import jsonb_contains, order, paginate
 
 COLUMNS = (
@@ -22,7 +22,6 @@ SORT_COLUMNS = {
     "thread_id": Thread.thread_id, "status": Thread.status, "created_at": Thread.created_at,
     "updated_at": Thread.updated_at, "state_updated_at": Thread.updated_at,
 }
-ACTIVE_RUN_STATUSES = ("pending", "running")
 
 # The checkpointer's tables (langgraph-checkpoint-postgres); a copy differs only in `thread_id`.
 _CHECKPOINT_COPIES = (

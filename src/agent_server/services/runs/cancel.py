@@ -9,6 +9,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_server.db.tables import ACTIVE_RUN_STATUSES
 from agent_server.errors import Conflict, NotFound
 from agent_server.models.runs import RunsCancel
 from agent_server.repositories import runs as repo
@@ -47,7 +48,7 @@ async def cancel_run(session: AsyncSession, state: AppState, thread_id: UUID, ru
     run = await repo.get(session, thread_id, run_id)
     if run is None:
         raise NotFound(f"Run '{run_id}' not found")
-    if run["status"] not in repo.ACTIVE:
+    if run["status"] not in ACTIVE_RUN_STATUSES:
         raise Conflict(f"Run '{run_id}' is already {run['status']} and cannot be cancelled")
     await cancel_active_run(session, state, run, action)
 
@@ -67,6 +68,6 @@ async def wait_until_settled(state: AppState, run_id: UUID, timeout: float = CAN
     while time.monotonic() < deadline:
         async with state.sessionmaker() as session:
             run = await repo.get_by_id(session, run_id)
-        if run is None or run["status"] not in repo.ACTIVE:
+        if run is None or run["status"] not in ACTIVE_RUN_STATUSES:
             return
         await asyncio.sleep(0.05)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agent_server.errors import BadRequest, Conflict, ThreadNotFound, Unprocessable
 from agent_server.models.runs import RunCreate
 from agent_server.repositories import runs as repo
+from agent_server.repositories import threads as threads_repo
 from agent_server.services import assistants as assistants_service
 from agent_server.services.runs.cancel import cancel_active_run
 from agent_server.services.runs.webhooks import WebhookRejected, check_webhook_url
@@ -65,12 +66,12 @@ async def prepare_thread(session: AsyncSession, state: AppState, thread_id: UUID
     """The run's thread (created when stateless or `if_not_exists=create`); applies the multitask strategy."""
     if thread_id is None:
         thread_id = uuid4()
-        await repo.insert_thread(session, thread_id, thread_metadata)
+        await threads_repo.insert_new(session, thread_id, thread_metadata)
         return thread_id, True
-    if await repo.lock_thread(session, thread_id) is None:
+    if await threads_repo.get(session, thread_id, for_update=True) is None:
         if body.if_not_exists != "create":
             raise ThreadNotFound(thread_id)
-        await repo.insert_thread(session, thread_id, thread_metadata)
+        await threads_repo.insert_new(session, thread_id, thread_metadata)
         return thread_id, False
     active = await repo.active_for_thread(session, thread_id)
     if active and body.multitask_strategy == "reject":

@@ -15,6 +15,7 @@ from langgraph.types import Command, Send
 from agent_server.repositories import assistants as assistants_repo
 from agent_server.repositories import checkpoints as checkpoints_repo
 from agent_server.repositories import runs as repo
+from agent_server.repositories import threads as threads_repo
 from agent_server.responses import dumps
 from agent_server.services.runs.stream_modes import ChunkTranslator, graph_modes
 from agent_server.services.runs.webhooks import send_webhook
@@ -217,7 +218,7 @@ async def settle(state: AppState, run: dict[str, Any], worker_id: str, graph: Pr
         if owned and outcome.rollback:
             await repo.delete_run(session, run["run_id"])
         if owned and temporary:
-            await repo.delete_thread(session, run["thread_id"])
+            await threads_repo.delete_one(session, run["thread_id"])
         elif owned:
             await repo.settle_thread(session, run["thread_id"], thread_status(outcome), outcome.values,
                                      outcome.interrupts)

@@ -14,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 
+from agent_server.db.tables import ACTIVE_RUN_STATUSES
 from agent_server.errors import Conflict, NotFound, ThreadNotFound
 from agent_server.models.runs import RunSearch
 from agent_server.repositories import runs as repo
+from agent_server.repositories import threads as threads_repo
 from agent_server.services.runs.cancel import cancel_active_run
 from agent_server.state import AppState
 from agent_server.streaming.events import StreamEvent
@@ -35,14 +37,14 @@ async def get_run(session: AsyncSession, thread_id: UUID, run_id: UUID) -> dict[
 
 
 async def list_runs(session: AsyncSession, thread_id: UUID, query: RunSearch) -> list[dict[str, Any]]:
-    if await repo.lock_thread_shared(session, thread_id) is None:
+    if await threads_repo.get(session, thread_id) is None:
         raise ThreadNotFound(thread_id)
     return await repo.list_for_thread(session, thread_id, query.status, query.limit, query.offset)
 
 
 async def delete_run(session: AsyncSession, thread_id: UUID, run_id: UUID) -> None:
     run = await get_run(session, thread_id, run_id)
-    if run["status"] in repo.ACTIVE:
+    if run["status"] in ACTIVE_RUN_STATUSES:
         raise Conflict(f"Run '{run_id}' is {run['status']}; cancel it before deleting it")
     await repo.delete_run(session, run_id)
 
@@ -57,7 +59,7 @@ async def outcome_of(state: AppState, run_id: UUID) -> dict[str, Any] | None:
 
 async def wait_for_output(session: AsyncSession, state: AppState, run: dict[str, Any]) -> Any:
     """What `/wait` and `/join` answer: the final values, or `{"__error__": ...}`."""
-    if run["status"] in repo.ACTIVE or await state.broker.is_closed(run["run_id"]):
+    if run["status"] in ACTIVE_RUN_STATUSES or await state.broker.is_closed(run["run_id"]):
         await session.close()  # hold no connection while waiting
         summary = await outcome_of(state, run["run_id"])
         if summary is not None:
@@ -66,7 +68,8 @@ async def wait_for_output(session: AsyncSession, state: AppState, run: dict[str,
         final = await repo.get_by_id(fresh, run["run_id"])
         if final is not None and final["status"] == "error":
             return {"__error__": await repo.error_of(fresh, run["run_id"])}
-        return await repo.thread_values(fresh, run["thread_id"])
+        thread = await threads_repo.get(fresh, run["thread_id"])
+        return thread["values"] if thread else None
 
 
 async def join_run(session: AsyncSession, state: AppState, thread_id: UUID, run_id: UUID) -> Any:
@@ -109,7 +112,7 @@ async def cancel_after_disconnect(state: AppState, run_id: UUID) -> None:
     with contextlib.suppress(Exception):
         async with state.sessionmaker.begin() as session:
             run = await repo.get_by_id(session, run_id)
-            if run is not None and run["status"] in repo.ACTIVE:
+            if run is not None and run["status"] in ACTIVE_RUN_STATUSES:
                 await cancel_active_run(session, state, run, "interrupt")
                 callbacks = session.info.pop("after_commit", [])
         for callback in callbacks:
@@ -120,7 +123,7 @@ async def join_stream(session: AsyncSession, state: AppState, request: Request, 
                       last_event_id: int | None, cancel_on_disconnect: bool) -> EventSourceResponse:
     run = await get_run(session, thread_id, run_id)
     await session.close()
-    if run["status"] not in repo.ACTIVE and not await state.broker.is_closed(run_id):
+    if run["status"] not in ACTIVE_RUN_STATUSES and not await state.broker.is_closed(run_id):
         return EventSourceResponse(_nothing(), headers=run_headers(run), sep="\n")
     return stream_response(state, request, run, last_event_id, cancel_on_disconnect)
 
@@ -128,7 +131,7 @@ async def join_stream(session: AsyncSession, state: AppState, request: Request, 
 async def thread_stream(session: AsyncSession, state: AppState, thread_id: UUID,
                         last_event_id: int | None) -> EventSourceResponse:
     """Stream the thread's active runs one after another, then close."""
-    if await repo.lock_thread_shared(session, thread_id) is None:
+    if await threads_repo.get(session, thread_id) is None:
         raise ThreadNotFound(thread_id)
     await session.close()
 
