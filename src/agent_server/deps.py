@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_server.db.unit_of_work import commit
 from agent_server.state import AppState
 
 
@@ -25,13 +26,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         await commit(session)
-
-
-async def commit(session: AsyncSession) -> None:
-    """Commit now and run what waits for the commit (waking workers, cancelling in-process runs)."""
-    await session.commit()
-    for callback in session.info.pop("after_commit", []):
-        callback()
 
 
 State = Annotated[AppState, Depends(get_app_state)]

@@ -8,7 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse
 
-from agent_server.deps import Session, State, commit
+from agent_server.db.unit_of_work import commit
+from agent_server.deps import Session, State
 from agent_server.errors import ErrorResponses, Unprocessable
 from agent_server.models.runs import CancelAction, Run, RunCreate, RunsCancel, RunSearch
 from agent_server.responses import JSONResponse

@@ -10,6 +10,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_server.db.tables import ACTIVE_RUN_STATUSES
+from agent_server.db.unit_of_work import on_commit
 from agent_server.errors import Conflict, NotFound
 from agent_server.models.runs import RunsCancel
 from agent_server.repositories import runs as repo
@@ -33,15 +34,11 @@ async def cancel_active_run(session: AsyncSession, state: AppState, run: dict[st
             await repo.delete_run(session, run["run_id"])
         else:
             await repo.cancel_pending(session, run["run_id"])
-        _after_commit(session, lambda: state.background(close_stream_of_unstarted_run(state, run["run_id"])))
+        on_commit(session, lambda: state.background(close_stream_of_unstarted_run(state, run["run_id"])))
         return
     await repo.request_cancel(session, run["run_id"], action)
     if state.worker is not None:
-        _after_commit(session, lambda: state.worker.cancel(run["run_id"], action) if state.worker else None)
-
-
-def _after_commit(session: AsyncSession, callback: Any) -> None:
-    session.info.setdefault("after_commit", []).append(callback)
+        on_commit(session, lambda: state.worker.cancel(run["run_id"], action) if state.worker else None)
 
 
 async def cancel_run(session: AsyncSession, state: AppState, thread_id: UUID, run_id: UUID, action: str) -> None:

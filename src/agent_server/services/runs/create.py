@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_server.db.unit_of_work import on_commit
 from agent_server.errors import BadRequest, Conflict, ThreadNotFound, Unprocessable
 from agent_server.models.runs import RunCreate
 from agent_server.repositories import runs as repo
@@ -15,13 +16,6 @@ from agent_server.services import assistants as assistants_service
 from agent_server.services.runs.cancel import cancel_active_run
 from agent_server.services.runs.webhooks import WebhookRejected, check_webhook_url
 from agent_server.state import AppState
-
-
-def after_commit(session: AsyncSession, state: AppState) -> None:
-    """Wake this process's workers once the run row is visible (other processes get the NOTIFY)."""
-    callbacks = session.info.setdefault("after_commit", [])
-    if state.wake_workers not in callbacks:
-        callbacks.append(state.wake_workers)
 
 
 def validate_run_request(state: AppState, body: RunCreate, stateless: bool) -> None:
@@ -98,5 +92,5 @@ async def create_run(session: AsyncSession, state: AppState, body: RunCreate, th
         "after_seconds": body.after_seconds,
     })
     await repo.mark_thread_busy(session, thread_id, thread_metadata)
-    after_commit(session, state)
+    on_commit(session, state.wake_workers)  # other processes' workers get the NOTIFY
     return run

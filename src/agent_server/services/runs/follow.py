@@ -15,6 +15,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 
 from agent_server.db.tables import ACTIVE_RUN_STATUSES
+from agent_server.db.unit_of_work import commit
 from agent_server.errors import Conflict, NotFound, ThreadNotFound
 from agent_server.models.runs import RunSearch
 from agent_server.repositories import runs as repo
@@ -108,15 +109,12 @@ def stream_response(state: AppState, request: Request, run: dict[str, Any], afte
 
 
 async def cancel_after_disconnect(state: AppState, run_id: UUID) -> None:
-    callbacks: list[Any] = []
     with contextlib.suppress(Exception):
-        async with state.sessionmaker.begin() as session:
+        async with state.sessionmaker() as session:
             run = await repo.get_by_id(session, run_id)
             if run is not None and run["status"] in ACTIVE_RUN_STATUSES:
                 await cancel_active_run(session, state, run, "interrupt")
-                callbacks = session.info.pop("after_commit", [])
-        for callback in callbacks:
-            callback()
+                await commit(session)
 
 
 async def join_stream(session: AsyncSession, state: AppState, request: Request, thread_id: UUID, run_id: UUID,
