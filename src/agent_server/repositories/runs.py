@@ -19,6 +19,9 @@ COLUMNS = (
 )
 
 
+WORKER_LOST = {"error": "WorkerLost", "message": "the worker running this run stopped responding"}
+
+
 def jsonb(value: Any) -> Any:
     return cast(literal(value, JSONB), JSONB)
 
@@ -147,7 +150,7 @@ async def requeue_lapsed(session: AsyncSession, max_attempts: int) -> tuple[list
     failed = await session.execute(
         update(Run).where(*lapsed, Run.attempt >= max_attempts)
         .values(status="error", lease_expires_at=None, updated_at=func.now(),
-                error={"error": "WorkerLost", "message": "the worker running this run stopped responding"})
+                error=WORKER_LOST)
         .returning(Run.run_id, Run.thread_id)
     )
     return [as_dict(r) for r in requeued.all()], [as_dict(r) for r in failed.all()]

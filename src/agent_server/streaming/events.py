@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 END = "__end__"  # internal marker closing a run's stream; never sent to clients
+SUMMARY = "__summary__"  # internal event with a run's outcome (status, output, error); never sent to clients
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,11 +17,11 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 
 from agent_server.repositories import runs as repo
-from agent_server.responses import dumps
 from agent_server.services.runs.execute import CancelRequest, execute_run
 from agent_server.services.threads import sweep_expired_threads
 from agent_server.state import AppState
 from agent_server.streaming.listener import CANCEL_CHANNEL, RUNS_CHANNEL
+from agent_server.streaming.publisher import Publisher
 
 logger = logging.getLogger(__name__)
 
@@ -174,12 +174,9 @@ async def sweep_lapsed_runs(state: AppState) -> None:
         logger.warning("run %s lost its worker; re-queued", run["run_id"])
     for run in failed:
         logger.error("run %s lost its worker too often; marked error", run["run_id"])
-        error = {"error": "WorkerLost", "message": "the worker running this run stopped responding"}
-        seq = await state.broker.next_seq(run["run_id"])
-        await state.broker.publish(run["run_id"], seq, "error", dumps(error))
-        summary = {"status": "error", "output": {"__error__": error}, "error": error}
-        await state.broker.publish(run["run_id"], seq + 1, "__summary__", dumps(summary))
-        await state.broker.close(run["run_id"], seq + 2)
+        publisher = await Publisher.open(state.broker, run["run_id"])
+        await publisher.send("error", repo.WORKER_LOST)
+        await publisher.end("error", {"__error__": repo.WORKER_LOST}, repo.WORKER_LOST)
     sweep = getattr(state.broker, "sweep", None)
     if sweep is not None:
         await sweep()

@@ -14,17 +14,14 @@ from agent_server.db.unit_of_work import on_commit
 from agent_server.errors import Conflict, NotFound
 from agent_server.models.runs import RunsCancel
 from agent_server.repositories import runs as repo
-from agent_server.responses import dumps
 from agent_server.state import AppState
+from agent_server.streaming.publisher import Publisher
 
 CANCEL_WAIT_SECONDS = 30.0
 
 
 async def close_stream_of_unstarted_run(state: AppState, run_id: UUID) -> None:
-    seq = await state.broker.next_seq(run_id)
-    summary = {"status": "interrupted", "output": None, "error": None}
-    await state.broker.publish(run_id, seq, "__summary__", dumps(summary))
-    await state.broker.close(run_id, seq + 1)
+    await (await Publisher.open(state.broker, run_id)).end("interrupted", None, None)
 
 
 async def cancel_active_run(session: AsyncSession, state: AppState, run: dict[str, Any], action: str) -> None:

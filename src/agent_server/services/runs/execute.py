@@ -6,7 +6,6 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.pregel import Pregel
@@ -16,10 +15,10 @@ from agent_server.repositories import assistants as assistants_repo
 from agent_server.repositories import checkpoints as checkpoints_repo
 from agent_server.repositories import runs as repo
 from agent_server.repositories import threads as threads_repo
-from agent_server.responses import dumps
 from agent_server.services.runs.stream_modes import ChunkTranslator, graph_modes
 from agent_server.services.runs.webhooks import send_webhook
 from agent_server.state import AppState
+from agent_server.streaming.publisher import Publisher
 
 logger = logging.getLogger(__name__)
 
@@ -40,28 +39,6 @@ class Outcome:
     values: Any = None
     interrupts: dict[str, Any] = field(default_factory=dict)
     has_next: bool = False
-
-
-class Publisher:
-    """Numbers and publishes a run's events (continuing the numbering of earlier attempts)."""
-
-    def __init__(self, state: AppState, run_id: UUID, first_seq: int) -> None:
-        self._broker = state.broker
-        self._run_id = run_id
-        self._seq = first_seq
-
-    @classmethod
-    async def open(cls, state: AppState, run_id: UUID) -> Publisher:
-        return cls(state, run_id, await state.broker.next_seq(run_id))
-
-    async def send(self, event: str, payload: Any) -> None:
-        await self._broker.publish(self._run_id, self._seq, event, dumps(payload))
-        self._seq += 1
-
-    async def close(self, outcome: Outcome) -> None:
-        summary = {"status": outcome.status, "output": outcome.output, "error": outcome.error}
-        await self._broker.publish(self._run_id, self._seq, "__summary__", dumps(summary))
-        await self._broker.close(self._run_id, self._seq + 1)
 
 
 def run_config(assistant: dict[str, Any], run: dict[str, Any]) -> RunnableConfig:
@@ -176,7 +153,7 @@ def final_output(last_values: Any, outcome: Outcome) -> Any:
 
 async def execute_run(state: AppState, run: dict[str, Any], worker_id: str, cancel: CancelRequest) -> None:
     """Run to completion (or cancellation); always settles the run unless the worker is shutting down."""
-    publisher = await Publisher.open(state, run["run_id"])
+    publisher = await Publisher.open(state.broker, run["run_id"])
     await publisher.send("metadata", {"run_id": str(run["run_id"]), "attempt": run.get("attempt", 1)})
     outcome = Outcome()
     graph: Pregel | None = None
@@ -224,6 +201,6 @@ async def settle(state: AppState, run: dict[str, Any], worker_id: str, graph: Pr
                                      outcome.interrupts)
     if owned and temporary:
         await state.checkpointer.adelete_thread(str(run["thread_id"]))
-    await publisher.close(outcome)
+    await publisher.end(outcome.status, outcome.output, outcome.error)
     if owned and run["kwargs"].get("webhook") and not outcome.rollback:
         state.background(send_webhook(state, run, outcome.status, outcome.values, outcome.error))

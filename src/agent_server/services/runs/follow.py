@@ -22,11 +22,10 @@ from agent_server.repositories import runs as repo
 from agent_server.repositories import threads as threads_repo
 from agent_server.services.runs.cancel import cancel_active_run
 from agent_server.state import AppState
-from agent_server.streaming.events import StreamEvent
+from agent_server.streaming.events import SUMMARY, StreamEvent
 
 logger = logging.getLogger(__name__)
 
-SUMMARY = "__summary__"
 KEEPALIVE_SECONDS = 15.0
 
 
