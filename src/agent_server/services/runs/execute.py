@@ -17,6 +17,7 @@ from agent_server.repositories import runs as repo
 from agent_server.repositories import threads as threads_repo
 from agent_server.services.runs.stream_modes import ChunkTranslator, graph_modes
 from agent_server.services.runs.webhooks import send_webhook
+from agent_server.services.thread_state import thread_fields
 from agent_server.state import AppState
 from agent_server.streaming.publisher import Publisher
 
@@ -36,9 +37,8 @@ class Outcome:
     error: dict[str, Any] | None = None
     output: Any = None
     rollback: bool = False
-    values: Any = None
-    interrupts: dict[str, Any] = field(default_factory=dict)
-    has_next: bool = False
+    # The thread row's new values, interrupts and status, rendered as update_state renders them.
+    thread: dict[str, Any] = field(default_factory=lambda: {"values": None, "interrupts": {}, "status": "idle"})
 
 
 def run_config(assistant: dict[str, Any], run: dict[str, Any]) -> RunnableConfig:
@@ -122,16 +122,11 @@ async def read_final_state(graph: Pregel, config: RunnableConfig, outcome: Outco
     snapshot_config = {**config, "configurable": {
         k: v for k, v in config["configurable"].items() if k not in ("checkpoint_id", "checkpoint_ns")
     }}
-    snapshot = await graph.aget_state(snapshot_config)
-    outcome.values = snapshot.values
-    outcome.has_next = bool(snapshot.next)
-    outcome.interrupts = {t.id: list(t.interrupts) for t in snapshot.tasks if t.interrupts}
+    outcome.thread = thread_fields(await graph.aget_state(snapshot_config))
 
 
 def thread_status(outcome: Outcome) -> str:
-    if outcome.status == "error":
-        return "error"
-    return "interrupted" if outcome.has_next or outcome.interrupts else "idle"
+    return "error" if outcome.status == "error" else str(outcome.thread["status"])
 
 
 def output_only(graph: Pregel | None, values: Any) -> Any:
@@ -145,7 +140,7 @@ def output_only(graph: Pregel | None, values: Any) -> Any:
 def final_output(last_values: Any, outcome: Outcome) -> Any:
     if outcome.status == "error":
         return {"__error__": outcome.error}
-    interrupts = [i for group in outcome.interrupts.values() for i in group]
+    interrupts = [i for group in outcome.thread["interrupts"].values() for i in group]
     if interrupts and isinstance(last_values, dict):
         return {**last_values, "__interrupt__": interrupts}
     return last_values
@@ -197,10 +192,10 @@ async def settle(state: AppState, run: dict[str, Any], worker_id: str, graph: Pr
         if owned and temporary:
             await threads_repo.delete_one(session, run["thread_id"])
         elif owned:
-            await repo.settle_thread(session, run["thread_id"], thread_status(outcome), outcome.values,
-                                     outcome.interrupts)
+            await repo.settle_thread(session, run["thread_id"], thread_status(outcome), outcome.thread["values"],
+                                     outcome.thread["interrupts"])
     if owned and temporary:
         await state.checkpointer.adelete_thread(str(run["thread_id"]))
     await publisher.end(outcome.status, outcome.output, outcome.error)
     if owned and run["kwargs"].get("webhook") and not outcome.rollback:
-        state.background(send_webhook(state, run, outcome.status, outcome.values, outcome.error))
+        state.background(send_webhook(state, run, outcome.status, outcome.thread["values"], outcome.error))
