@@ -185,3 +185,27 @@ async def test_batch_and_bad_webhook(client: LangGraphClient, http: httpx.AsyncC
     assert_error(await http.post("/runs", json={"assistant_id": "plain", "webhook": "ftp://x"}), 422)
     assert_error(await http.post("/runs/wait", json={"assistant_id": "interrupt", "command": {"resume": 1}}), 400)
     assert_error(await http.post("/runs", json={"assistant_id": "plain", "after_seconds": -1}), 422)
+
+
+async def test_disconnect_with_on_disconnect_cancel_interrupts_the_run(client: LangGraphClient) -> None:
+    t = await client.threads.create()
+    run_id = None
+    async for part in client.runs.stream(t["thread_id"], "slow", input={"tag": "dc", "seconds": 30},
+                                         stream_mode="custom", on_disconnect="cancel"):
+        if part.event == "metadata":
+            run_id = part.data["run_id"]
+        if part.event == "custom":
+            break
+    assert run_id is not None
+    final = await wait_status(client, t["thread_id"], run_id, {"interrupted", "success", "error"})
+    assert final["status"] == "interrupted"
+
+
+async def test_thread_stream_follows_the_active_run(client: LangGraphClient, http: httpx.AsyncClient) -> None:
+    t = await client.threads.create()
+    await client.runs.create(t["thread_id"], "slow", input={"tag": "ts", "seconds": 0.3}, stream_mode="custom")
+    parts = [p async for p in await client.threads.join_stream(t["thread_id"])]
+    assert [p.event for p in parts][0] == "metadata"
+    assert any(p.event == "custom" and p.data["tag"] == "ts" for p in parts)
+    assert_error(await http.get(f"/threads/{uuid.uuid4()}/stream"), 404)
+    assert_error(await http.get(f"/threads/{t['thread_id']}/stream", headers={"Last-Event-ID": "-3"}), 422)
