@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from psycopg_pool import AsyncConnectionPool
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
@@ -39,6 +40,19 @@ def apply_project_env(config: ProjectConfig) -> None:
         os.environ.setdefault(key, value)
 
 
+def make_broker(settings: Settings, pool: AsyncConnectionPool, listener: PgListener) -> Broker:
+    kind = settings.stream_broker
+    if kind == "postgres":
+        return PostgresBroker(pool, listener)
+    if kind == "redis":
+        if not settings.redis_url:
+            raise RuntimeError("OPEN_LANGGRAPH_BROKER=redis needs REDIS_URL")
+        from agent_server.streaming.redis import RedisBroker  # imports redis only when chosen
+
+        return RedisBroker(settings.redis_url)
+    return MemoryBroker()
+
+
 async def open_app_state(settings: Settings, config: ProjectConfig, *, host_workers: bool = True) -> AppState:
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set (open-langgraph dev starts an embedded PostgreSQL)")
@@ -51,7 +65,7 @@ async def open_app_state(settings: Settings, config: ProjectConfig, *, host_work
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     graphs = GraphRegistry.from_config(config, checkpointer, store)
     listener = PgListener(settings.database_url, (RUNS_CHANNEL, CANCEL_CHANNEL, EVENTS_CHANNEL))
-    broker: Broker = PostgresBroker(pool, listener) if settings.broker == "postgres" else MemoryBroker()
+    broker = make_broker(settings, pool, listener)
     state = AppState(
         settings=settings, config=config, engine=engine, sessionmaker=create_sessionmaker(engine),
         pool=pool, checkpointer=checkpointer, store=store, graphs=graphs, broker=broker, listener=listener,

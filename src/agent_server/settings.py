@@ -33,15 +33,23 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=10 * 1024 * 1024, alias="OPEN_LANGGRAPH_MAX_BODY_BYTES")
     auto_migrate: bool = Field(default=True, alias="OPEN_LANGGRAPH_AUTO_MIGRATE")
     n_jobs_per_worker: int = Field(default=10, alias="OPEN_LANGGRAPH_N_JOBS_PER_WORKER", ge=0, le=1000)
-    broker: Literal["memory", "postgres"] = Field(
-        default="memory", alias="OPEN_LANGGRAPH_BROKER",
-        description="memory: one process; postgres: API and worker processes share streams through Postgres",
+    broker: Literal["auto", "memory", "postgres", "redis"] = Field(
+        default="auto", alias="OPEN_LANGGRAPH_BROKER",
+        description="memory: one process; postgres / redis: API and worker processes share streams; "
+        "auto: redis when REDIS_URL is set, else memory",
     )
+    redis_url: str | None = Field(default=None, alias="REDIS_URL")
     lease_seconds: float = Field(default=30.0, alias="OPEN_LANGGRAPH_LEASE_SECONDS", gt=0)
     heartbeat_seconds: float = Field(default=10.0, alias="OPEN_LANGGRAPH_HEARTBEAT_SECONDS", gt=0)
     sweep_interval_seconds: float = Field(default=15.0, alias="OPEN_LANGGRAPH_SWEEP_INTERVAL_SECONDS", gt=0)
     poll_interval_seconds: float = Field(default=1.0, alias="OPEN_LANGGRAPH_POLL_INTERVAL_SECONDS", gt=0)
     max_attempts: int = Field(default=3, alias="OPEN_LANGGRAPH_MAX_ATTEMPTS", ge=1)
+
+    @property
+    def stream_broker(self) -> Literal["memory", "postgres", "redis"]:
+        if self.broker != "auto":
+            return self.broker
+        return "redis" if self.redis_url else "memory"
 
     @field_validator("database_url")
     @classmethod
