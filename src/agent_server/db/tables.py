@@ -6,7 +6,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, Text, func, text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -152,3 +164,39 @@ class RunEvent(Base):
     created_at: Mapped[datetime] = _created_at()
 
     __table_args__ = (Index(None, "created_at"),)
+
+
+class Cron(Base):
+    """A schedule that creates a run each tick: on its thread, or on a new thread when `thread_id` is null."""
+
+    __tablename__ = "crons"
+
+    cron_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    assistant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("assistants.assistant_id", ondelete="CASCADE"), nullable=False
+    )
+    thread_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("threads.thread_id", ondelete="CASCADE"))
+    user_id: Mapped[str | None] = mapped_column(Text)
+    schedule: Mapped[str] = mapped_column(Text, nullable=False)
+    timezone: Mapped[str | None] = mapped_column(Text)
+    end_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_run_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    payload: Mapped[dict[str, Any]] = mapped_column(nullable=False, server_default=text("'{}'::jsonb"))
+    metadata_: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", nullable=False, server_default=text("'{}'::jsonb")
+    )
+    on_run_completed: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        CheckConstraint("on_run_completed IS NULL OR on_run_completed IN ('delete', 'keep')",
+                        name="on_run_completed_valid"),
+        Index("ix_crons_due", "next_run_date", postgresql_where=text("enabled")),
+        Index(None, "assistant_id"),
+        Index(None, "thread_id"),
+        Index(None, "created_at"),
+        Index("ix_crons_metadata_gin", "metadata", postgresql_using="gin",
+              postgresql_ops={"metadata": "jsonb_path_ops"}),
+    )
