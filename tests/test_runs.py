@@ -209,3 +209,58 @@ async def test_thread_stream_follows_the_active_run(client: LangGraphClient, htt
     assert any(p.event == "custom" and p.data["tag"] == "ts" for p in parts)
     assert_error(await http.get(f"/threads/{uuid.uuid4()}/stream"), 404)
     assert_error(await http.get(f"/threads/{t['thread_id']}/stream", headers={"Last-Event-ID": "-3"}), 422)
+
+
+async def test_enqueued_runs_execute_in_creation_order(client: LangGraphClient) -> None:
+    t = await client.threads.create()
+    tags = [str(i) for i in range(6)]
+    runs = [await client.runs.create(t["thread_id"], "slow", input={"tag": tag, "seconds": 0.02}) for tag in tags]
+    await client.runs.join(t["thread_id"], runs[-1]["run_id"])
+    assert (await client.threads.get_state(t["thread_id"]))["values"]["log"] == tags
+    finished = [await client.runs.get(t["thread_id"], r["run_id"]) for r in runs]
+    assert [r["status"] for r in finished] == ["success"] * len(tags)
+
+
+async def test_concurrent_resumes_of_one_interrupt_execute_once(client: LangGraphClient) -> None:
+    t = await client.threads.create()
+    await client.runs.wait(t["thread_id"], "interrupt", input={"value": "v"})
+    answers = ["first", "second"]
+    results = await asyncio.gather(*(
+        client.runs.wait(t["thread_id"], "interrupt", command={"resume": answer}, multitask_strategy="reject",
+                         raise_error=False)
+        for answer in answers
+    ), return_exceptions=True)
+    outcomes = [r for r in results if isinstance(r, dict)]
+    conflicts = [r for r in results if isinstance(r, httpx.HTTPStatusError) and r.response.status_code == 409]
+    assert (len(outcomes), len(conflicts)) == (1, 1)
+    steps = (await client.threads.get_state(t["thread_id"]))["values"]["steps"]
+    assert [s for s in steps if s.startswith("b:")] in (["b:first"], ["b:second"])
+    assert (await client.threads.get(t["thread_id"]))["status"] == "idle"
+
+
+async def test_concurrent_enqueued_resumes_consume_the_interrupt_once(client: LangGraphClient) -> None:
+    t = await client.threads.create()
+    await client.runs.wait(t["thread_id"], "interrupt", input={"value": "v"})
+    created = await asyncio.gather(*(
+        client.runs.create(t["thread_id"], "interrupt", command={"resume": answer}) for answer in ("x", "y")
+    ))
+    for run in created:
+        await client.runs.join(t["thread_id"], run["run_id"])
+    steps = (await client.threads.get_state(t["thread_id"]))["values"]["steps"]
+    assert [s for s in steps if s.startswith("b:")] in (["b:x"], ["b:y"])
+    assert steps.count("c") == 1
+
+
+async def test_events_mode_alongside_other_modes(client: LangGraphClient) -> None:
+    t = await client.threads.create()
+    parts = [p async for p in client.runs.stream(t["thread_id"], "plain", input={"value": "e"},
+                                                  stream_mode=["events", "values", "updates"])]
+    names = [p.event for p in parts]
+    assert names[0] == "metadata"
+    assert names.count("updates") == 3
+    assert [p.data for p in parts if p.event == "values"][-1] == {"value": "e", "steps": ["a", "b", "c"]}
+    events = [p.data for p in parts if p.event == "events"]
+    assert {"on_chain_start", "on_chain_stream", "on_chain_end"} <= {e["event"] for e in events}
+    assert [e["name"] for e in events if e["event"] == "on_chain_start"] == ["plain", "a", "b", "c"]
+    assert not [e for e in events if e["event"] == "on_chain_stream" and not e["parent_ids"]]
+    assert (await client.threads.get_state(t["thread_id"]))["values"]["steps"] == ["a", "b", "c"]

@@ -27,6 +27,7 @@ from agent_server.errors import GraphNotFound
 
 # The namespace LangGraph Platform derives default assistant ids from (uuid5 of the graph id).
 ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
+DEFAULT_GRAPH_NAME = "LangGraph"
 
 
 def default_assistant_id(graph_id: str) -> uuid.UUID:
@@ -140,7 +141,10 @@ class GraphRegistry:
                 graph = graph.compile()
             if not isinstance(graph, Pregel):
                 raise TypeError(f"factory of graph {graph_id!r} returned {type(graph).__name__}")
-        return graph.copy(update={"checkpointer": self.checkpointer, "store": self.store})
+        update: dict[str, Any] = {"checkpointer": self.checkpointer, "store": self.store}
+        if graph.name == DEFAULT_GRAPH_NAME:  # unnamed graphs take their id, as on LangGraph Platform
+            update["name"] = graph_id
+        return graph.copy(update=update)
 
 
 def _takes_argument(factory: Any) -> bool:

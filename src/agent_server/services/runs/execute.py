@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,18 +105,31 @@ async def stream_graph(graph: Pregel, run: dict[str, Any], config: RunnableConfi
     }
     if kwargs.get("durability"):
         options["durability"] = kwargs["durability"]
+    modes = graph_modes(api_modes)
+    stream: AsyncIterator[Any]
     if "events" in api_modes:
-        async for event in graph.astream_events(graph_input(kwargs), config, version="v2", **options):
-            await publisher.send("events", event)
-            if event.get("event") == "on_chain_end" and not event.get("parent_ids"):
-                translator.last_values = event.get("data", {}).get("output")
-        return translator.last_values
-    stream = graph.astream(graph_input(kwargs), config, stream_mode=graph_modes(api_modes), **options)
+        stream = graph_chunks_from_events(graph, graph_input(kwargs), config, modes, publisher, options)
+    else:
+        stream = graph.astream(graph_input(kwargs), config, stream_mode=modes, **options)
     async for item in stream:
         namespace, mode, chunk = item if subgraphs else ((), *item)
         for name, payload in translator.translate(tuple(namespace), mode, chunk):
             await publisher.send(name, payload)
     return translator.last_values
+
+
+async def graph_chunks_from_events(graph: Pregel, graph_input: Any, config: RunnableConfig, modes: list[str],
+                                   publisher: Publisher, options: dict[str, Any]) -> AsyncIterator[Any]:
+    """`events` mode: publish astream_events, and hand back the root graph's own stream chunks for other modes.
+
+    As the reference does, the root graph's `on_chain_stream` events carry the chunks of the other modes
+    and are not sent as `events` themselves.
+    """
+    async for event in graph.astream_events(graph_input, config, version="v2", stream_mode=modes, **options):
+        if event.get("event") == "on_chain_stream" and not event.get("parent_ids"):
+            yield event["data"]["chunk"]
+        else:
+            await publisher.send("events", event)
 
 
 async def read_final_state(graph: Pregel, config: RunnableConfig, outcome: Outcome) -> None:
