@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
 
 import httpx
+import pytest
+import redis
 
 
 def tag() -> str:
@@ -19,3 +22,16 @@ def assert_error(response: httpx.Response, status: int) -> dict[str, Any]:
     assert isinstance(body.get("detail"), str), body
     assert body["detail"], body
     return body
+
+
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def reachable_redis_url() -> str:
+    """The test Redis (TEST_REDIS_URL); skips the test when no Redis answers there."""
+    try:
+        with redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1) as client:
+            client.ping()
+    except redis.ConnectionError:
+        pytest.skip(f"no Redis at {TEST_REDIS_URL}")
+    return TEST_REDIS_URL

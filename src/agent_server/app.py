@@ -49,7 +49,7 @@ def make_broker(settings: Settings, pool: AsyncConnectionPool, listener: PgListe
             raise RuntimeError("OPEN_LANGGRAPH_BROKER=redis needs REDIS_URL")
         from agent_server.streaming.redis import RedisBroker  # imports redis only when chosen
 
-        return RedisBroker(settings.redis_url)
+        return RedisBroker(settings.redis_url, prefix=settings.redis_prefix)
     return MemoryBroker()
 
 

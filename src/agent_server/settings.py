@@ -39,6 +39,8 @@ class Settings(BaseSettings):
         "auto: redis when REDIS_URL is set, else memory",
     )
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
+    redis_prefix: str = Field(default="olg", alias="OPEN_LANGGRAPH_REDIS_PREFIX", min_length=1,
+                              description="Namespace of our Redis keys and channels (deployments sharing a Redis)")
     lease_seconds: float = Field(default=30.0, alias="OPEN_LANGGRAPH_LEASE_SECONDS", gt=0)
     heartbeat_seconds: float = Field(default=10.0, alias="OPEN_LANGGRAPH_HEARTBEAT_SECONDS", gt=0)
     sweep_interval_seconds: float = Field(default=15.0, alias="OPEN_LANGGRAPH_SWEEP_INTERVAL_SECONDS", gt=0)

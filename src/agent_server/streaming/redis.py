@@ -1,0 +1,196 @@
+"""Cross-process broker on Redis: one stream per run as the event log, Pub/Sub to wake subscribers.
+
+Entry ids are the events' sequence numbers (`{seq}-0`), so a subscriber's only state is one cursor: every read
+returns the entries after it, whether they were written before it subscribed (replay) or after (live).
+Wake-ups carry no events, only "look again"; losing one costs latency (a poll), never an event.
+
+Subscribers read without BLOCK and wait on one Pub/Sub connection per process: a blocked XREAD holds a pooled
+connection for its whole wait, which would tie Redis connections (and redis-py's pool limit of 100) to the
+number of open SSE streams.
+
+Publishing buffers events while a write is in flight and sends each batch as one pipeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any, cast
+from uuid import UUID
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import ResponseError
+
+from agent_server.streaming.events import END, StreamEvent
+
+logger = logging.getLogger(__name__)
+
+POLL_INTERVAL = 1.0  # seconds a subscriber waits for a wake-up before reading anyway
+READ_COUNT = 1_000  # entries per read
+MAX_BATCH = 1_000  # events per pipeline
+HIGH_WATER = 10_000  # buffered events at which publishers wait for the writer
+ACTIVE_TTL_SECONDS = 24 * 3600  # refreshed by every write: a stream a crashed worker left behind still expires
+
+Pending = tuple[UUID, int, str, bytes]
+Entry = tuple[bytes, dict[bytes, bytes]]  # the client returns bytes: decode_responses is off
+
+
+class RedisBroker:
+    def __init__(self, url: str, *, prefix: str = "olg", max_events_per_run: int = 10_000,
+                 retention_seconds: int = 3600) -> None:
+        self._redis = Redis.from_url(url)
+        self._prefix = prefix
+        self._channel = f"{prefix}:run_events"
+        self._max_events = max_events_per_run
+        self._retention = retention_seconds
+        self._buffer: list[Pending] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
+        self._pubsub: PubSub | None = None
+        self._listener: asyncio.Task[None] | None = None
+
+    def key(self, run_id: UUID) -> str:
+        return f"{self._prefix}:run_events:{run_id}"
+
+    async def start(self) -> None:
+        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        await self._pubsub.subscribe(self._channel)
+        self._listener = asyncio.create_task(self._listen(self._pubsub), name="redis-broker-listener")
+
+    async def stop(self) -> None:
+        try:
+            await self._flush()
+        finally:
+            if self._listener is not None:
+                self._listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._listener
+            if self._pubsub is not None:
+                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._redis.aclose()
+
+    async def next_seq(self, run_id: UUID) -> int:
+        await self._flush()
+        last = await self._last_event(run_id)
+        return last.seq + 1 if last else 1
+
+    async def publish(self, run_id: UUID, seq: int, event: str, data: bytes) -> None:
+        self._buffer.append((run_id, seq, event, data))
+        if len(self._buffer) >= HIGH_WATER:
+            await self._flush()
+        elif self._writer is None or self._writer.done():
+            self._start_writer()
+
+    async def close(self, run_id: UUID, seq: int) -> None:
+        self._buffer.append((run_id, seq, END, b"null"))
+        await self._flush()
+
+    async def is_closed(self, run_id: UUID) -> bool:
+        last = await self._last_event(run_id)
+        return bool(last and last.is_end)
+
+    async def subscribe(self, run_id: UUID, after: int | None = None) -> AsyncIterator[StreamEvent]:
+        wakeup = asyncio.Event()
+        self._waiters[str(run_id)].add(wakeup)
+        cursor = after or 0
+        try:
+            while True:
+                wakeup.clear()
+                events = await self._read(run_id, cursor)
+                for event in events:
+                    if event.is_end:
+                        return
+                    cursor = event.seq
+                    yield event
+                if not events:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wakeup.wait(), timeout=POLL_INTERVAL)
+        finally:
+            self._forget_waiter(str(run_id), wakeup)
+
+    async def _read(self, run_id: UUID, cursor: int) -> list[StreamEvent]:
+        response = await self._redis.xread({self.key(run_id): f"{cursor}-0"}, count=READ_COUNT)
+        return [to_event(entry_id, fields) for entry_id, fields in stream_entries(response)]
+
+    async def _last_event(self, run_id: UUID) -> StreamEvent | None:
+        entries = cast(list[Entry], await self._redis.xrevrange(self.key(run_id), count=1))
+        return to_event(*entries[0]) if entries else None
+
+    def _start_writer(self) -> asyncio.Task[None]:
+        self._writer = asyncio.create_task(self._drain(), name="redis-broker-writer")
+        self._writer.add_done_callback(_log_failure)
+        return self._writer
+
+    async def _drain(self) -> None:
+        while self._buffer:
+            batch, self._buffer = self._buffer[:MAX_BATCH], self._buffer[MAX_BATCH:]
+            await self._write(batch)
+
+    async def _flush(self) -> None:
+        """Return once everything published so far is written; raises why a write failed."""
+        while self._buffer or (self._writer is not None and not self._writer.done()):
+            writer = self._writer if self._writer is not None and not self._writer.done() else self._start_writer()
+            await asyncio.shield(writer)
+
+    async def _write(self, batch: list[Pending]) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        closed: set[UUID] = set()
+        for run_id, seq, event, data in batch:
+            pipe.xadd(self.key(run_id), {"e": event, "d": data}, id=f"{seq}-0",
+                      maxlen=self._max_events, approximate=True)
+            if event == END:
+                closed.add(run_id)
+        for run_id in dict.fromkeys(run_id for run_id, *_ in batch):
+            pipe.expire(self.key(run_id), self._retention if run_id in closed else ACTIVE_TTL_SECONDS)
+            pipe.publish(self._channel, str(run_id))
+        for result in await pipe.execute(raise_on_error=False):
+            if isinstance(result, Exception) and not is_stale_id(result):
+                raise result
+
+    async def _listen(self, pubsub: PubSub) -> None:
+        while True:
+            try:
+                async for message in pubsub.listen():
+                    self._wake(message["data"].decode())
+            except Exception:
+                logger.warning("Redis Pub/Sub connection lost; reconnecting", exc_info=True)
+            await asyncio.sleep(1.0)
+            for group in self._waiters.values():  # notifications may have been missed: everyone re-reads
+                for event in group:
+                    event.set()
+
+    def _wake(self, run_id: str) -> None:
+        for event in self._waiters.get(run_id, ()):
+            event.set()
+
+    def _forget_waiter(self, key: str, wakeup: asyncio.Event) -> None:
+        self._waiters[key].discard(wakeup)
+        if not self._waiters[key]:
+            del self._waiters[key]
+
+
+def stream_entries(response: Any) -> list[Entry]:
+    """The entries of a one-stream XREAD reply, in its RESP2 (list) or RESP3 (dict) shape."""
+    if not response:
+        return []
+    if isinstance(response, dict):
+        return list(next(iter(response.values()))[0])
+    return list(response[0][1])
+
+
+def to_event(entry_id: bytes, fields: dict[bytes, bytes]) -> StreamEvent:
+    return StreamEvent(int(entry_id.split(b"-", 1)[0]), fields[b"e"].decode(), fields[b"d"])
+
+
+def is_stale_id(error: Exception) -> bool:
+    """XADD refused an id at or below the stream's last one: the event is already there (a replayed publish)."""
+    return isinstance(error, ResponseError) and "equal or smaller than the target stream top item" in str(error)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        logger.error("writing run events to Redis failed", exc_info=error)
