@@ -1,20 +1,27 @@
-"""Runs across instances sharing one database through the Postgres broker (LISTEN/NOTIFY + event log).
+"""Runs across instances sharing one database, through each cross-process broker (Postgres, Redis).
 
-Instance `api` hosts no worker; instance `worker` executes every run. Clients talk only to `api`.
+Instance `api` hosts no worker; instance `worker` executes every run. Clients talk only to `api`, so every
+event, outcome and cancellation crosses the broker (or Postgres NOTIFY) between the two.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 import pytest_asyncio
+import redis.asyncio
 from conftest import ServedApp, make_settings, project_config, scratch_database
-from helpers import assert_error
+from helpers import assert_error, reachable_redis_url
 from langgraph_sdk import get_client
 
 from agent_server.app import create_app
+from agent_server.streaming.postgres import PostgresBroker
+from agent_server.streaming.redis import RedisBroker
+
+BROKER_CLASSES = {"postgres": PostgresBroker, "redis": RedisBroker}
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +30,28 @@ def shared_database() -> Iterator[str]:
         yield url
 
 
+@pytest_asyncio.fixture(scope="module", params=["postgres", "redis"])
+async def broker_settings(request: pytest.FixtureRequest) -> AsyncIterator[dict[str, str]]:
+    """The settings both instances share to select the broker; a Redis broker gets keys of its own."""
+    if request.param == "postgres":
+        yield {"OPEN_LANGGRAPH_BROKER": "postgres"}
+        return
+    url, prefix = reachable_redis_url(), f"olg-test-{uuid.uuid4().hex[:12]}"
+    yield {"OPEN_LANGGRAPH_BROKER": "redis", "REDIS_URL": url, "OPEN_LANGGRAPH_REDIS_PREFIX": prefix}
+    async with redis.asyncio.Redis.from_url(url) as client:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+
+
 @pytest_asyncio.fixture(scope="module")
-async def api_url(shared_database: str) -> AsyncIterator[str]:
-    common = {"OPEN_LANGGRAPH_BROKER": "postgres"}
-    worker_app = create_app(make_settings(shared_database, **common), project_config())
-    api_app = create_app(make_settings(shared_database, OPEN_LANGGRAPH_N_JOBS_PER_WORKER=0, **common),
+async def api_url(shared_database: str, broker_settings: dict[str, str]) -> AsyncIterator[str]:
+    worker_app = create_app(make_settings(shared_database, **broker_settings), project_config())
+    api_app = create_app(make_settings(shared_database, OPEN_LANGGRAPH_N_JOBS_PER_WORKER=0, **broker_settings),
                          project_config())
-    async with ServedApp(worker_app), ServedApp(api_app) as api:
+    async with ServedApp(worker_app) as worker, ServedApp(api_app) as api:
+        expected = BROKER_CLASSES[broker_settings["OPEN_LANGGRAPH_BROKER"]]
+        assert type(worker.app.state.olg.broker) is type(api.app.state.olg.broker) is expected
         yield api.url
 
 
