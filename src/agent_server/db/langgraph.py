@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.postgres import AsyncPostgresStore
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from agent_server.config import ProjectConfig
@@ -67,7 +69,15 @@ async def open_store(pool: AsyncConnectionPool, config: ProjectConfig, *, setup:
 
 
 # Held while the checkpointer's and store's setup() run, so that processes starting together migrate in turn.
+# Waiters poll with pg_try_advisory_lock: a statement blocked in pg_advisory_lock keeps a snapshot open, and the
+# checkpointer's CREATE INDEX CONCURRENTLY waits for every open snapshot - a deadlock Postgres cannot detect.
 SETUP_LOCK_ID = 7_343_210_992
+SETUP_LOCK_POLL_SECONDS = 0.1
+
+
+async def _try_setup_lock(conn: AsyncConnection[Any]) -> bool:
+    row = await (await conn.execute("SELECT pg_try_advisory_lock(%s) AS locked", (SETUP_LOCK_ID,))).fetchone()
+    return bool(row and row["locked"])
 
 
 async def open_persistence(
@@ -77,7 +87,8 @@ async def open_persistence(
     if not setup:
         return await open_checkpointer(pool, setup=False), await open_store(pool, config, setup=False)
     async with pool.connection() as conn:
-        await conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK_ID,))
+        while not await _try_setup_lock(conn):
+            await asyncio.sleep(SETUP_LOCK_POLL_SECONDS)
         try:
             return await open_checkpointer(pool, setup=True), await open_store(pool, config, setup=True)
         finally:
