@@ -1,14 +1,17 @@
-"""Cross-process broker on Redis: one stream per run as the event log, Pub/Sub to wake subscribers.
+"""Cross-process broker on Redis (>= 6.2): one stream per run as the event log, Pub/Sub to wake subscribers.
 
-Entry ids are the events' sequence numbers (`{seq}-0`), so a subscriber's only state is one cursor: every read
-returns the entries after it, whether they were written before it subscribed (replay) or after (live).
-Wake-ups carry no events, only "look again"; losing one costs latency (a poll), never an event.
+A stream entry holds one write's events of the run, a field per event (`"<seq> <event>": data`), and its id is
+the highest seq in it (`{seq}-0`). So "the entries after id N" are exactly those holding events after seq N,
+and a subscriber's only state is one cursor: each read returns what follows it, whether it was written before
+the subscriber came (replay) or after (live), with no gap and, skipping seqs at or below the cursor, no
+duplicate. The end marker gets an entry of its own, so the last entry tells whether the run ended.
 
-Subscribers read without BLOCK and wait on one Pub/Sub connection per process: a blocked XREAD holds a pooled
-connection for its whole wait, which would tie Redis connections (and redis-py's pool limit of 100) to the
-number of open SSE streams.
+Wake-ups carry no events, only "read again"; a lost one costs a poll interval, never an event. Subscribers
+read without BLOCK: a blocked XREAD holds a pooled connection for its whole wait, which would tie Redis
+connections (and redis-py's default pool limit of 100) to the number of open SSE streams.
 
-Publishing buffers events while a write is in flight and sends each batch as one pipeline.
+Publishing buffers events while a write is in flight, then writes one entry per run in one pipeline: a token
+costs a field of an XADD, not a command (redis-py parses replies in Python; commands and entries dominate).
 """
 
 from __future__ import annotations
@@ -17,26 +20,28 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, cast
 from uuid import UUID
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import ResponseError
+from redis.typing import EncodableT, FieldT
 
 from agent_server.streaming.events import END, StreamEvent
 
 logger = logging.getLogger(__name__)
 
 POLL_INTERVAL = 1.0  # seconds a subscriber waits for a wake-up before reading anyway
-READ_COUNT = 1_000  # entries per read
-MAX_BATCH = 1_000  # events per pipeline
+READ_COUNT = 16  # entries per read (each holds up to MAX_BATCH events)
+MAX_BATCH = 1_000  # events per write
 HIGH_WATER = 10_000  # buffered events at which publishers wait for the writer
 ACTIVE_TTL_SECONDS = 24 * 3600  # refreshed by every write: a stream a crashed worker left behind still expires
 
 Pending = tuple[UUID, int, str, bytes]
 Entry = tuple[bytes, dict[bytes, bytes]]  # the client returns bytes: decode_responses is off
+Fields = dict[FieldT, EncodableT]
 
 
 class RedisBroker:
@@ -75,8 +80,8 @@ class RedisBroker:
 
     async def next_seq(self, run_id: UUID) -> int:
         await self._flush()
-        last = await self._last_event(run_id)
-        return last.seq + 1 if last else 1
+        last = await self._last_entry(run_id)
+        return entry_seq(last[0]) + 1 if last else 1
 
     async def publish(self, run_id: UUID, seq: int, event: str, data: bytes) -> None:
         self._buffer.append((run_id, seq, event, data))
@@ -86,12 +91,12 @@ class RedisBroker:
             self._start_writer()
 
     async def close(self, run_id: UUID, seq: int) -> None:
-        self._buffer.append((run_id, seq, END, b"null"))
         await self._flush()
+        await self._write([(run_id, seq, END, b"null")])
 
     async def is_closed(self, run_id: UUID) -> bool:
-        last = await self._last_event(run_id)
-        return bool(last and last.is_end)
+        last = await self._last_entry(run_id)
+        return last is not None and any(event.is_end for event in entry_events(last))
 
     async def subscribe(self, run_id: UUID, after: int | None = None) -> AsyncIterator[StreamEvent]:
         wakeup = asyncio.Event()
@@ -100,25 +105,28 @@ class RedisBroker:
         try:
             while True:
                 wakeup.clear()
-                events = await self._read(run_id, cursor)
-                for event in events:
-                    if event.is_end:
-                        return
-                    cursor = event.seq
-                    yield event
-                if not events:
+                entries = await self._read(run_id, cursor)
+                for entry in entries:
+                    for event in entry_events(entry):
+                        if event.seq <= cursor:
+                            continue
+                        if event.is_end:
+                            return
+                        cursor = event.seq
+                        yield event
+                    cursor = max(cursor, entry_seq(entry[0]))
+                if not entries:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(wakeup.wait(), timeout=POLL_INTERVAL)
         finally:
             self._forget_waiter(str(run_id), wakeup)
 
-    async def _read(self, run_id: UUID, cursor: int) -> list[StreamEvent]:
-        response = await self._redis.xread({self.key(run_id): f"{cursor}-0"}, count=READ_COUNT)
-        return [to_event(entry_id, fields) for entry_id, fields in stream_entries(response)]
+    async def _read(self, run_id: UUID, cursor: int) -> list[Entry]:
+        return stream_entries(await self._redis.xread({self.key(run_id): f"{cursor}-0"}, count=READ_COUNT))
 
-    async def _last_event(self, run_id: UUID) -> StreamEvent | None:
+    async def _last_entry(self, run_id: UUID) -> Entry | None:
         entries = cast(list[Entry], await self._redis.xrevrange(self.key(run_id), count=1))
-        return to_event(*entries[0]) if entries else None
+        return entries[0] if entries else None
 
     def _start_writer(self) -> asyncio.Task[None]:
         self._writer = asyncio.create_task(self._drain(), name="redis-broker-writer")
@@ -138,14 +146,12 @@ class RedisBroker:
 
     async def _write(self, batch: list[Pending]) -> None:
         pipe = self._redis.pipeline(transaction=False)
-        closed: set[UUID] = set()
-        for run_id, seq, event, data in batch:
-            pipe.xadd(self.key(run_id), {"e": event, "d": data}, id=f"{seq}-0",
-                      maxlen=self._max_events, approximate=True)
-            if event == END:
-                closed.add(run_id)
-        for run_id in dict.fromkeys(run_id for run_id, *_ in batch):
-            pipe.expire(self.key(run_id), self._retention if run_id in closed else ACTIVE_TTL_SECONDS)
+        closed = {run_id for run_id, _, event, _ in batch if event == END}
+        for run_id, (last_seq, fields) in entries_by_run(batch).items():
+            key = self.key(run_id)
+            # Exact MINID keeps at least max_events events (at most one write more); entries are few, so it is cheap.
+            pipe.xadd(key, fields, id=f"{last_seq}-0", minid=max(0, last_seq - self._max_events), approximate=False)
+            pipe.expire(key, self._retention if run_id in closed else ACTIVE_TTL_SECONDS)
             pipe.publish(self._channel, str(run_id))
         for result in await pipe.execute(raise_on_error=False):
             if isinstance(result, Exception) and not is_stale_id(result):
@@ -173,6 +179,26 @@ class RedisBroker:
             del self._waiters[key]
 
 
+def entries_by_run(batch: list[Pending]) -> dict[UUID, tuple[int, Fields]]:
+    """Each run's events of a batch as one stream entry: its id (the highest seq) and a field per event."""
+    entries: dict[UUID, tuple[int, Fields]] = {}
+    for run_id, seq, event, data in batch:
+        last_seq, fields = entries.get(run_id, (0, {}))
+        fields.setdefault(b"%d %s" % (seq, event.encode()), data)  # the first publish of an event wins
+        entries[run_id] = (max(last_seq, seq), fields)
+    return entries
+
+
+def entry_events(entry: Entry) -> Iterator[StreamEvent]:
+    for name, data in entry[1].items():
+        seq, event = name.split(b" ", 1)
+        yield StreamEvent(int(seq), event.decode(), data)
+
+
+def entry_seq(entry_id: bytes) -> int:
+    return int(entry_id.split(b"-", 1)[0])
+
+
 def stream_entries(response: Any) -> list[Entry]:
     """The entries of a one-stream XREAD reply, in its RESP2 (list) or RESP3 (dict) shape."""
     if not response:
@@ -182,12 +208,8 @@ def stream_entries(response: Any) -> list[Entry]:
     return list(response[0][1])
 
 
-def to_event(entry_id: bytes, fields: dict[bytes, bytes]) -> StreamEvent:
-    return StreamEvent(int(entry_id.split(b"-", 1)[0]), fields[b"e"].decode(), fields[b"d"])
-
-
 def is_stale_id(error: Exception) -> bool:
-    """XADD refused an id at or below the stream's last one: the event is already there (a replayed publish)."""
+    """XADD refused an id at or below the stream's last one: those events are already there (a replayed write)."""
     return isinstance(error, ResponseError) and "equal or smaller than the target stream top item" in str(error)
 
 
