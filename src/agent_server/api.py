@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from agent_server.config import ProjectConfig
-from agent_server.routes import assistants, meta, runs, store, threads
+from agent_server.routes import assistants, crons, meta, runs, store, threads
 
 
 def api_router(config: ProjectConfig) -> APIRouter:
@@ -17,6 +17,7 @@ def api_router(config: ProjectConfig) -> APIRouter:
     if not config.http.disable_runs:
         router.include_router(runs.router)
         router.include_router(runs.stateless)
+        router.include_router(crons.router)
     if not config.http.disable_store:
         router.include_router(store.router)
     if not config.http.disable_meta:

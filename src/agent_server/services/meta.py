@@ -24,7 +24,7 @@ def server_info(state: AppState) -> dict[str, Any]:
         "langgraph_py_version": _package_version("langgraph"),
         "flags": {
             "assistants": True,
-            "crons": False,
+            "crons": True,
             "langsmith": False,
             "store": True,
             "semantic_search": state.config.store.index is not None,
