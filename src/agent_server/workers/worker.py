@@ -22,6 +22,7 @@ from agent_server.services.threads import sweep_expired_threads
 from agent_server.state import AppState
 from agent_server.streaming.listener import CANCEL_CHANNEL, RUNS_CHANNEL
 from agent_server.streaming.publisher import Publisher
+from agent_server.workers.crons import cron_loop
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class Worker:
             asyncio.create_task(self._claim_loop(), name="worker-claim"),
             asyncio.create_task(self._heartbeat_loop(), name="worker-heartbeat"),
             asyncio.create_task(self._sweep_loop(), name="worker-sweep"),
+            asyncio.create_task(cron_loop(self.state), name="worker-crons"),
         ]
         ttl = self.state.config.checkpointer.ttl
         if ttl is not None and ttl.default_ttl:
