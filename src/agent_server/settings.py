@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(default=15.0, alias="OPEN_LANGGRAPH_SWEEP_INTERVAL_SECONDS", gt=0)
     poll_interval_seconds: float = Field(default=1.0, alias="OPEN_LANGGRAPH_POLL_INTERVAL_SECONDS", gt=0)
     max_attempts: int = Field(default=3, alias="OPEN_LANGGRAPH_MAX_ATTEMPTS", ge=1)
-    cron_interval_seconds: float = Field(default=5.0, alias="OPEN_LANGGRAPH_CRON_INTERVAL_SECONDS", gt=0)
+    cron_interval_seconds: float = Field(default=1.0, alias="OPEN_LANGGRAPH_CRON_INTERVAL_SECONDS", gt=0)
 
     @property
     def stream_broker(self) -> Literal["memory", "postgres", "redis"]:
