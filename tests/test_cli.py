@@ -1,4 +1,4 @@
-"""`open-langgraph`: --version, dev (embedded or external database), serve, db upgrade, and clean failures."""
+"""`open-langgraph`: --version, dev (embedded or external database), serve, worker, db upgrade, and clean failures."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from agent_server.cli import APP_FACTORY, app
 from agent_server.db.embedded import postmaster_pid
 from agent_server.db.migrate import alembic_config
 from agent_server.db.tables import Base
+from agent_server.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LANGGRAPH_TABLES = {"checkpoints", "checkpoint_blobs", "checkpoint_writes", "checkpoint_migrations",
@@ -31,7 +32,7 @@ LANGGRAPH_TABLES = {"checkpoints", "checkpoint_blobs", "checkpoint_writes", "che
 # Variables the CLI reads or sets; every invocation starts without them (CliRunner restores them afterwards).
 CLEAN_ENV: dict[str, str | None] = {
     "DATABASE_URL": None, "OPEN_LANGGRAPH_CONFIG": None, "OPEN_LANGGRAPH_DATA_DIR": None,
-    "OPEN_LANGGRAPH_N_JOBS_PER_WORKER": None,
+    "OPEN_LANGGRAPH_N_JOBS_PER_WORKER": None, "OPEN_LANGGRAPH_BROKER": None, "REDIS_URL": None,
 }
 
 runner = CliRunner()
@@ -88,7 +89,7 @@ def test_serve_refuses_to_start_without_database_url(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("command", [["dev", "--no-reload"], ["serve"], ["db", "upgrade"]])
+@pytest.mark.parametrize("command", [["dev", "--no-reload"], ["serve"], ["worker"], ["db", "upgrade"]])
 def test_bad_config_exits_naming_the_key(tmp_path: Path, database_url: str, command: list[str]) -> None:
     config = write_config(tmp_path, {"graphs": {"g": "./g.py:graph"}, "store": {"index": {"embed": "x", "dims": -1}}})
     result = invoke([*command, "--config", str(config)], DATABASE_URL=database_url)
@@ -180,6 +181,89 @@ def test_serve_runs_workers_without_reload(tmp_path: Path, fresh_database: str, 
     assert (kwargs["factory"], kwargs["host"], kwargs["port"], kwargs["workers"]) == (True, "0.0.0.0", 8000, 3)
     assert kwargs.get("reload", False) is False
     assert uvicorn_run.env["OPEN_LANGGRAPH_N_JOBS_PER_WORKER"] == "10"
+
+
+@pytest.mark.parametrize(("env", "broker"), [
+    ({}, "postgres"),
+    ({"REDIS_URL": "redis://127.0.0.1:6379/0"}, "redis"),
+    ({"OPEN_LANGGRAPH_BROKER": "memory"}, "memory"),
+], ids=["default", "redis-url", "chosen"])
+def test_serve_defaults_the_broker_to_postgres_unless_chosen(
+    tmp_path: Path, database_url: str, uvicorn_run: UvicornCall, env: dict[str, str], broker: str
+) -> None:
+    result = invoke(["serve", "--config", str(chat_config(tmp_path))], DATABASE_URL=database_url, **env)
+    assert result.exit_code == 0, result.output
+    assert Settings.model_validate(uvicorn_run.env).stream_broker == broker
+    assert f"Broker    {broker}" in result.stdout
+
+
+# --- worker ----------------------------------------------------------------------------------------------------
+
+
+class WorkersCall:
+    def __init__(self) -> None:
+        self.settings: Settings | None = None
+        self.project: Any = None
+
+    async def __call__(self, settings: Settings, project: Any) -> None:
+        self.settings, self.project = settings, project
+
+
+@pytest.fixture
+def run_workers(monkeypatch: pytest.MonkeyPatch) -> WorkersCall:
+    """The worker's loop, recorded instead of run (and the process's logging left alone)."""
+    call = WorkersCall()
+    monkeypatch.setattr("agent_server.workers.main.run_workers", call)
+    monkeypatch.setattr("logging.config.dictConfig", lambda config: None)
+    return call
+
+
+def test_worker_refuses_to_start_without_database_url(tmp_path: Path) -> None:
+    result = invoke(["worker", "--config", str(chat_config(tmp_path))])
+    assert result.exit_code == 2
+    assert "worker needs DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_worker_needs_at_least_one_job(tmp_path: Path, database_url: str) -> None:
+    result = invoke(["worker", "--config", str(chat_config(tmp_path)), "--n-jobs-per-worker", "0"],
+                    DATABASE_URL=database_url)
+    assert result.exit_code == 2
+    assert "--n-jobs-per-worker" in result.stderr
+
+
+def test_worker_runs_its_jobs_on_the_postgres_broker(tmp_path: Path, database_url: str,
+                                                     run_workers: WorkersCall) -> None:
+    config = chat_config(tmp_path)
+    result = invoke(["worker", "--config", str(config), "--n-jobs-per-worker", "3"], DATABASE_URL=database_url)
+    assert result.exit_code == 0, result.output
+    assert run_workers.settings is not None
+    assert run_workers.settings.n_jobs_per_worker == 3
+    assert run_workers.settings.stream_broker == "postgres"
+    assert run_workers.settings.database_url == Settings.model_validate({"database_url": database_url}).database_url
+    assert [spec.graph_id for spec in run_workers.project.graphs] == ["chat"]
+    assert run_workers.project.base_dir == config.parent.resolve()
+    for shown in ("· worker", "Jobs      3 at once", "Broker    postgres",
+                  f"PostgreSQL at 127.0.0.1:5432/{database_url.rsplit('/', 1)[1]}"):
+        assert shown in result.stdout
+    assert "http://" not in result.stdout, "a worker serves no HTTP"
+
+
+def test_worker_keeps_a_chosen_broker(tmp_path: Path, database_url: str, run_workers: WorkersCall) -> None:
+    result = invoke(["worker", "--config", str(chat_config(tmp_path))], DATABASE_URL=database_url,
+                    REDIS_URL="redis://127.0.0.1:6379/0")
+    assert result.exit_code == 0, result.output
+    assert run_workers.settings is not None
+    assert run_workers.settings.stream_broker == "redis"
+
+
+def test_worker_on_an_unreachable_database_fails_with_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("logging.config.dictConfig", lambda config: None)
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere?connect_timeout=3"
+    result = invoke(["worker", "--config", str(chat_config(tmp_path))], DATABASE_URL=url)
+    assert result.exit_code == 1
+    assert "cannot run workers on PostgreSQL at 127.0.0.1:" in result.stderr
+    assert "Traceback" not in result.output
 
 
 # --- db upgrade ------------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""`open-langgraph`: run the server (`dev` on an embedded PostgreSQL, `serve` in production) and migrate (`db`).
+"""`open-langgraph`: run the server (`dev` on an embedded PostgreSQL, `serve` in production), run workers
+without HTTP (`worker`) and migrate (`db`).
 
 Exit codes: 0 success, 1 runtime failure (database unreachable, ...), 2 bad invocation or configuration.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import logging.config
 import os
 import signal
 import threading
@@ -121,13 +123,27 @@ def load_project(path: Path, *, quiet: bool = False) -> ProjectConfig:
         config_logger.setLevel(level)
 
 
-def database_url_from_env() -> str | None:
+def settings_from_env() -> Settings:
     try:
-        return Settings().database_url
+        return Settings()
     except ValidationError as exc:
         error = exc.errors()[0]
         name = str(error["loc"][0]).upper()
         fail(f"invalid environment variable {name}: {error['msg'].removeprefix('Value error, ')}")
+
+
+def database_url_from_env() -> str | None:
+    return settings_from_env().database_url
+
+
+def default_broker_to_postgres() -> str:
+    """`serve` and `worker` share runs between processes, so streams must cross them: postgres, unless the user
+    chose (OPEN_LANGGRAPH_BROKER, or REDIS_URL for auto). Returns the broker the server processes will use."""
+    settings = settings_from_env()
+    if "broker" not in settings.model_fields_set and not settings.redis_url:
+        export_env(OPEN_LANGGRAPH_BROKER="postgres")
+        return "postgres"
+    return settings.stream_broker
 
 
 def describe_database(url: str) -> str:
@@ -215,17 +231,18 @@ def log_config() -> dict[str, Any]:
     return config
 
 
-def print_banner(mode: str, host: str, port: int, database: str, config_path: Path, project: ProjectConfig) -> None:
+def api_rows(host: str, port: int) -> dict[str, str]:
     url = f"http://{host}:{port}"
+    return {"API": url, "Docs": f"{url}/docs"}
+
+
+def print_banner(mode: str, rows: dict[str, str], database: str, config_path: Path, project: ProjectConfig) -> None:
     graphs = ", ".join(spec.graph_id for spec in project.graphs) or "none"
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
-    grid.add_row("API", url)
-    grid.add_row("Docs", f"{url}/docs")
-    grid.add_row("Database", database)
-    grid.add_row("Config", str(config_path))
-    grid.add_row("Graphs", graphs)
+    for name, value in {**rows, "Database": database, "Config": str(config_path), "Graphs": graphs}.items():
+        grid.add_row(name, value)
     console.print(Panel(grid, title=f"Open LangGraph Server {__version__} · {mode}", expand=False), highlight=False)
 
 
@@ -253,7 +270,7 @@ def dev(
         if database.data_dir is not None:  # an external DATABASE_URL stays as the user wrote it
             export_env(DATABASE_URL=database.url, OPEN_LANGGRAPH_DATA_DIR=str(database.data_dir))
         export_env(OPEN_LANGGRAPH_CONFIG=str(config_path), OPEN_LANGGRAPH_N_JOBS_PER_WORKER=str(n_jobs_per_worker))
-        print_banner("dev", host, port, database.description, config_path, project)
+        print_banner("dev", api_rows(host, port), database.description, config_path, project)
         watch = {str(project.base_dir), *(str(d) for d in project.dependencies if d.is_dir())}
         uvicorn.run(
             APP_FACTORY,
@@ -275,15 +292,60 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
     n_jobs_per_worker: JobsOption = 10,
 ) -> None:
-    """Run the production server against DATABASE_URL (no reload, no embedded database)."""
+    """Run the production server against DATABASE_URL (no reload, no embedded database).
+
+    Several processes share the runs (--workers, `open-langgraph worker`), so the stream broker defaults to
+    postgres here; set OPEN_LANGGRAPH_BROKER (or REDIS_URL) to choose another.
+    """
     url = database_url_from_env()
     if not url:
         fail("serve needs DATABASE_URL (a PostgreSQL URL); `open-langgraph dev` starts an embedded database instead")
     config_path = resolve_config_path(config)
     project = load_project(config_path, quiet=True)
+    broker = default_broker_to_postgres()
     export_env(OPEN_LANGGRAPH_CONFIG=str(config_path), OPEN_LANGGRAPH_N_JOBS_PER_WORKER=str(n_jobs_per_worker))
-    print_banner("serve", host, port, describe_database(url), config_path, project)
+    jobs = f"{n_jobs_per_worker} per process" if n_jobs_per_worker else "none (API only)"
+    rows = {**api_rows(host, port), "Jobs": jobs, "Broker": broker}
+    print_banner("serve", rows, describe_database(url), config_path, project)
     uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_config=log_config())
+
+
+@app.command()
+def worker(
+    config: ConfigOption = None,
+    n_jobs_per_worker: Annotated[
+        int,
+        typer.Option("--n-jobs-per-worker", envvar="OPEN_LANGGRAPH_N_JOBS_PER_WORKER", min=1,
+                     help="Runs this process executes at once."),
+    ] = 10,
+) -> None:
+    """Run workers only (no HTTP) against DATABASE_URL, beside `serve --n-jobs-per-worker 0` API processes.
+
+    SIGTERM or Ctrl-C stops it gracefully: runs in flight go back to the queue for another worker, and it exits 0.
+    The stream broker defaults to postgres, as for serve; set OPEN_LANGGRAPH_BROKER (or REDIS_URL) to choose.
+    """
+    url = database_url_from_env()
+    if not url:
+        fail("worker needs DATABASE_URL, the PostgreSQL URL of the API processes it executes runs for")
+    config_path = resolve_config_path(config)
+    project = load_project(config_path)
+    broker = default_broker_to_postgres()
+    export_env(OPEN_LANGGRAPH_CONFIG=str(config_path), OPEN_LANGGRAPH_N_JOBS_PER_WORKER=str(n_jobs_per_worker))
+    description = describe_database(url)
+    print_banner("worker", {"Jobs": f"{n_jobs_per_worker} at once", "Broker": broker}, description, config_path,
+                 project)
+    run_worker_process(settings_from_env(), project, description)
+
+
+def run_worker_process(settings: Settings, project: ProjectConfig, description: str) -> None:
+    """The workers' loop with the server's logging; a database it cannot use is a runtime failure (exit 1)."""
+    from agent_server.workers.main import run_workers  # imports the app, its graphs' libraries and more
+
+    logging.config.dictConfig(log_config())
+    try:
+        asyncio.run(run_workers(settings, project))
+    except (psycopg.Error, SQLAlchemyError, OSError) as exc:
+        fail(f"cannot run workers on {description}: {exc}", EXIT_FAILURE)
 
 
 @db_app.command("upgrade")
