@@ -115,7 +115,7 @@ class RedisBroker:
                         cursor = event.seq
                         yield event
                     cursor = max(cursor, entry_seq(entry[0]))
-                if not entries:
+                if len(entries) < READ_COUNT:  # read to the end; what comes next wakes us (set since clear())
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(wakeup.wait(), timeout=POLL_INTERVAL)
         finally:
