@@ -88,6 +88,11 @@ async def delete_one(session: AsyncSession, cron_id: UUID) -> bool:
     return (await session.execute(stmt)).first() is not None
 
 
+async def lock_thread_crons(session: AsyncSession, thread_id: UUID) -> None:
+    """Lock a thread's crons before the thread itself: the order a firing tick takes, so the two cannot deadlock."""
+    await session.execute(select(Cron.cron_id).where(Cron.thread_id == thread_id).with_for_update())
+
+
 async def search(
     session: AsyncSession, *, assistant_id: UUID | None, thread_id: UUID | None, metadata: dict[str, Any] | None,
     enabled: bool | None, limit: int, offset: int, sort_by: str | None, sort_order: str | None,

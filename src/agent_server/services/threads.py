@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agent_server.db.tables import THREAD_STATUSES
 from agent_server.errors import Conflict, GraphNotFound, ThreadNotFound, Unprocessable
 from agent_server.models.threads import ThreadCreate, ThreadFilter, ThreadPatch, ThreadPrune, ThreadSearch
+from agent_server.repositories import crons as crons_repo
 from agent_server.repositories import threads as repo
 from agent_server.repositories.common import pick
 from agent_server.services import thread_state
@@ -64,7 +65,8 @@ async def patch_thread(session: AsyncSession, thread_id: UUID, body: ThreadPatch
 
 
 async def delete_thread(session: AsyncSession, state: AppState, thread_id: UUID) -> None:
-    """The row (and, by cascade, its runs) and every checkpoint of the thread."""
+    """The row (and, by cascade, its runs and crons) and every checkpoint of the thread."""
+    await crons_repo.lock_thread_crons(session, thread_id)
     if not await repo.delete_one(session, thread_id):
         raise ThreadNotFound(thread_id)
     await session.flush()
