@@ -11,7 +11,8 @@ read without BLOCK: a blocked XREAD holds a pooled connection for its whole wait
 connections (and redis-py's default pool limit of 100) to the number of open SSE streams.
 
 Publishing buffers events while a write is in flight, then writes one entry per run in one pipeline: a token
-costs a field of an XADD, not a command (redis-py parses replies in Python; commands and entries dominate).
+costs a field of an XADD, not a command. redis-py parses replies in Python, so commands and entries are what
+cost (10,000 tokens to a live subscriber: ~0.3 s this way, ~1.2 s as an entry each, ~10 s as an XADD each).
 """
 
 from __future__ import annotations
