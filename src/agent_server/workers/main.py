@@ -31,6 +31,7 @@ async def run_workers(settings: Settings, config: ProjectConfig) -> None:
     with stop_on_signals(stop):
         state = await open_unless_stopped(settings, config, stop)
         if state is None:
+            logger.info("stopped during start-up")
             return
         try:
             await serve_until(state, stop)
