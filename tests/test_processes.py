@@ -29,6 +29,8 @@ from langgraph_sdk.client import LangGraphClient
 
 from agent_server.repositories.runs import WORKER_LOST
 
+pytestmark = pytest.mark.xdist_group("processes")  # one set of server processes, on one xdist worker
+
 CLI = Path(sys.executable).with_name("open-langgraph")
 CONFIG = PROJECT_DIR / "langgraph.json"
 START_TIMEOUT = 90.0

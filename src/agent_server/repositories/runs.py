@@ -40,9 +40,14 @@ async def insert_run(session: AsyncSession, values: dict[str, Any]) -> dict[str,
         due_at=func.now() + func.make_interval(0, 0, 0, 0, 0, 0, values.get("after_seconds") or 0),
     ).returning(*COLUMNS)
     created = as_dict((await session.execute(stmt)).one())
-    await session.execute(text("SELECT pg_notify(:channel, :payload)"),
-                          {"channel": RUNS_CHANNEL, "payload": str(values["run_id"])})
+    await notify_workers(session, values["run_id"])
     return created
+
+
+async def notify_workers(session: AsyncSession, run_id: UUID) -> None:
+    """Wake every worker process when the transaction commits: a run is ready to claim."""
+    notify = text("SELECT pg_notify(:channel, :payload)")
+    await session.execute(notify, {"channel": RUNS_CHANNEL, "payload": str(run_id)})
 
 
 async def get(session: AsyncSession, thread_id: UUID, run_id: UUID) -> dict[str, Any] | None:
@@ -137,6 +142,7 @@ async def release(session: AsyncSession, run_id: UUID, worker_id: str) -> None:
         .where(Run.run_id == run_id, Run.worker_id == worker_id, Run.status == "running")
         .values(status="pending", worker_id=None, lease_expires_at=None, updated_at=func.now())
     )
+    await notify_workers(session, run_id)
 
 
 async def requeue_lapsed(session: AsyncSession, max_attempts: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -153,7 +159,10 @@ async def requeue_lapsed(session: AsyncSession, max_attempts: int) -> tuple[list
                 error=WORKER_LOST)
         .returning(Run.run_id, Run.thread_id)
     )
-    return [as_dict(r) for r in requeued.all()], [as_dict(r) for r in failed.all()]
+    requeued_runs = [as_dict(r) for r in requeued.all()]
+    for run in requeued_runs:
+        await notify_workers(session, run["run_id"])
+    return requeued_runs, [as_dict(r) for r in failed.all()]
 
 
 async def request_cancel(session: AsyncSession, run_id: UUID, action: str) -> None:

@@ -20,6 +20,10 @@ class Broker(Protocol):
 
     async def publish(self, run_id: UUID, seq: int, event: str, data: bytes) -> None: ...
 
+    async def flush(self) -> None:
+        """Return once every event published so far is stored where other processes can read it."""
+        ...
+
     async def close(self, run_id: UUID, seq: int) -> None:
         """Mark the end of a run's stream; subscribers drain and stop."""
         ...

@@ -52,6 +52,9 @@ class MemoryBroker:
     async def stop(self) -> None:
         self._channels.clear()
 
+    async def flush(self) -> None:
+        return None
+
     def _channel(self, run_id: UUID) -> RunChannel:
         channel = self._channels.get(run_id)
         if channel is None:

@@ -62,6 +62,9 @@ class PostgresBroker:
         await asyncio.sleep(FLUSH_DELAY)
         await self._flush()
 
+    async def flush(self) -> None:
+        await self._flush()
+
     async def _flush(self) -> None:
         async with self._flush_lock:
             if not self._buffer:

@@ -139,6 +139,9 @@ class RedisBroker:
             batch, self._buffer = self._buffer[:MAX_BATCH], self._buffer[MAX_BATCH:]
             await self._write(batch)
 
+    async def flush(self) -> None:
+        await self._flush()
+
     async def _flush(self) -> None:
         """Return once everything published so far is written; raises why a write failed."""
         while self._buffer or (self._writer is not None and not self._writer.done()):

@@ -130,7 +130,9 @@ class Worker:
             self.poke()
 
     async def _hand_back(self, run_id: UUID) -> None:
+        """Back to the queue, after its events are stored: the next attempt continues their numbering."""
         with contextlib.suppress(Exception):
+            await self.state.broker.flush()
             async with self.state.sessionmaker.begin() as session:
                 await repo.release(session, run_id, self.worker_id)
 
