@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +21,36 @@ def to_psycopg_url(url: str) -> str:
 def to_libpq_url(url: str) -> str:
     """The plain libpq form of a SQLAlchemy URL, for psycopg pools."""
     return "postgresql://" + to_psycopg_url(url)[len("postgresql+psycopg://"):]
+
+
+class JwtSettings(BaseSettings):
+    """The built-in JWT authenticator (OPEN_LANGGRAPH_JWT_*): on when a secret, public key or JWKS is set."""
+
+    model_config = SettingsConfigDict(env_prefix="OPEN_LANGGRAPH_JWT_", extra="ignore", case_sensitive=False)
+
+    secret: SecretStr | None = Field(default=None, description="HS256 shared secret")
+    public_key: str | None = Field(default=None, description="RS256/ES256 public key: PEM text or a PEM file path")
+    jwks: str | None = Field(default=None, description="JWKS document: an http(s) URL or a file path")
+    algorithms: list[str] | None = Field(default=None, description="Default: HS256 with a secret, else RS256, ES256")
+    issuer: str | None = None
+    audience: str | None = None
+    leeway_seconds: float = Field(default=0.0, ge=0)
+    identity_claim: str = "sub"
+    name_claim: str = "name"
+    tenant_claim: str = "org_id"
+    permissions_claim: str = "permissions"
+    api_key_header: str | None = Field(default=None, description="A header that may carry the token instead")
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.secret or self.public_key or self.jwks)
+
+    @field_validator("algorithms")
+    @classmethod
+    def _no_unsigned_tokens(cls, value: list[str] | None) -> list[str] | None:
+        if value and any(alg.lower() == "none" for alg in value):
+            raise ValueError("the 'none' algorithm would accept unsigned tokens")
+        return value
 
 
 class Settings(BaseSettings):
