@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=3, alias="OPEN_LANGGRAPH_MAX_ATTEMPTS", ge=1)
     cron_interval_seconds: float = Field(default=1.0, alias="OPEN_LANGGRAPH_CRON_INTERVAL_SECONDS", gt=0)
 
+    jwt: JwtSettings = Field(default_factory=JwtSettings, exclude=True)
+
     @property
     def stream_broker(self) -> Literal["memory", "postgres", "redis"]:
         if self.broker != "auto":
