@@ -6,7 +6,6 @@ It opens the application state as the server does (no worker: it plays the worke
 times, with process CPU time, and counts the database round trips (psycopg waits) of:
 
   thread.create -> run.create (POST /runs body) -> run.claim -> run.execute (graph + checkpoints + settle)
-  -> run.claim_empty (the worker looks again and finds nothing, as it does after each launch and finish)
 
 plus alternatives that show what a change would save (`alt.*`). Use a scratch database: it writes runs.
 Compare with `bench/run.py`'s "server CPU ms/run": the difference is HTTP, FastAPI and the wait/stream plumbing.
@@ -28,7 +27,6 @@ from typing import Any
 
 import psycopg
 from langchain_core.runnables import RunnableConfig
-from sqlalchemy import text
 
 BENCH_DIR = Path(__file__).resolve().parent
 os.environ.setdefault("OPEN_LANGGRAPH_CONFIG", str(BENCH_DIR / "langgraph.json"))
@@ -39,7 +37,6 @@ from agent_server.config import load_config  # noqa: E402
 from agent_server.db.unit_of_work import commit  # noqa: E402
 from agent_server.models.runs import RunCreate  # noqa: E402
 from agent_server.models.threads import ThreadCreate  # noqa: E402
-from agent_server.repositories import assistants as assistants_repo  # noqa: E402
 from agent_server.repositories import runs as runs_repo  # noqa: E402
 from agent_server.services import threads as threads_service  # noqa: E402
 from agent_server.services.runs.create import create_run  # noqa: E402
@@ -72,21 +69,6 @@ async def _counting_wait(self: psycopg.AsyncConnection[Any], *args: Any, **kwarg
 
 psycopg.AsyncConnection.wait = _counting_wait  # type: ignore[method-assign]
 
-# The claim query with the same semantics as repositories/runs.claim_next, as one prepared text statement.
-CLAIM_SQL = text("""
-UPDATE runs SET status = 'running', worker_id = :worker_id, attempt = runs.attempt + 1, updated_at = now(),
-       lease_expires_at = now() + make_interval(secs => :lease)
-WHERE runs.run_id = (
-    SELECT r.run_id FROM runs r
-    WHERE r.status = 'pending' AND r.due_at <= now()
-      AND NOT EXISTS (SELECT 1 FROM runs x WHERE x.thread_id = r.thread_id AND x.status = 'running')
-      AND NOT EXISTS (SELECT 1 FROM runs o WHERE o.thread_id = r.thread_id AND o.status = 'pending'
-                      AND o.created_at < r.created_at)
-    ORDER BY r.created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-RETURNING runs.run_id
-""")
-
-
 class Phases:
     def __init__(self) -> None:
         self.cpu: dict[str, list[float]] = defaultdict(list)
@@ -111,14 +93,13 @@ class Phases:
         print(f"{'total (no alt.*)':<24} {'':>10} {1000 * total:>11.2f} {trips:>11.0f}")
 
 
-async def execute_in_steps(state: AppState, phases: Phases, run: dict[str, Any], worker_id: str) -> None:
+async def execute_in_steps(state: AppState, phases: Phases, run: dict[str, Any], worker_id: str,
+                           assistant: dict[str, Any] | None) -> None:
     """services.runs.execute.execute_run for a successful run, one measured step at a time (keep in step)."""
     async with phases.measure("exec.publisher_open"):
         publisher = await Publisher.open(state.broker, run["run_id"])
         await publisher.send("metadata", {"run_id": str(run["run_id"]), "attempt": run.get("attempt", 1)})
-    async with phases.measure("exec.load_assistant"), state.sessionmaker() as session:
-        assistant = await assistants_repo.get(session, run["assistant_id"])
-    assert assistant is not None
+    assert assistant is not None  # read with the claim
     async with phases.measure("exec.build_graph"):
         config = run_config(assistant, run)
         graph = await state.graphs.build(assistant["graph_id"], config)
@@ -144,19 +125,18 @@ async def one_run(state: AppState, phases: Phases, worker_id: str, n: int, break
         body = RunCreate(assistant_id="trivial", input={"n": n})
         await create_run(session, state, body, thread["thread_id"])
         await commit(session)
-    async with phases.measure("run.claim"), state.sessionmaker.begin() as session:
-        run = await runs_repo.claim_next(session, worker_id, state.settings.lease_seconds)
-    if run is None:
+    async with phases.measure("run.claim"):
+        claimed = await runs_repo.claim(state.pool, worker_id, state.settings.lease_seconds, 1)
+    if not claimed:
         raise RuntimeError("nothing to claim: is another worker using this database?")
+    run, assistant = claimed[0]
     if breakdown:
-        await execute_in_steps(state, phases, run, worker_id)
+        await execute_in_steps(state, phases, run, worker_id, assistant)
     else:
         async with phases.measure("run.execute"):
-            await execute_run(state, run, worker_id, CancelRequest())
-    async with phases.measure("run.claim_empty"), state.sessionmaker.begin() as session:
-        await runs_repo.claim_next(session, worker_id, state.settings.lease_seconds)
-    async with phases.measure("alt.claim_empty_text"), state.sessionmaker.begin() as session:
-        await session.execute(CLAIM_SQL, {"worker_id": worker_id, "lease": state.settings.lease_seconds})
+            await execute_run(state, run, worker_id, CancelRequest(), assistant)
+    async with phases.measure("alt.claim_empty"):
+        await runs_repo.claim(state.pool, worker_id, state.settings.lease_seconds, 10)
 
 
 async def main(runs: int, breakdown: bool) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, cast, delete, exists, func, insert, literal, select, text, update
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import cast, delete, exists, func, insert, literal, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from agent_server.db.tables import ACTIVE_RUN_STATUSES, Run, Thread
 from agent_server.streaming.listener import CANCEL_CHANNEL, RUNS_CHANNEL
@@ -80,33 +80,46 @@ async def delete_run(session: AsyncSession, run_id: UUID) -> bool:
     return (await session.execute(delete(Run).where(Run.run_id == run_id).returning(Run.run_id))).first() is not None
 
 
-async def claim_next(session: AsyncSession, worker_id: str, lease_seconds: float) -> dict[str, Any] | None:
-    """Take the oldest due pending run whose thread has nothing running and no older pending run."""
-    running = aliased(Run)
-    older = aliased(Run)
-    candidate = (
-        select(Run.run_id)
-        .where(
-            Run.status == "pending",
-            Run.due_at <= func.now(),
-            ~exists().where(and_(running.thread_id == Run.thread_id, running.status == "running")),
-            ~exists().where(and_(older.thread_id == Run.thread_id, older.status == "pending",
-                                 older.created_at < Run.created_at)),
-        )
-        .order_by(Run.created_at)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    stmt = (
-        update(Run)
-        .where(Run.run_id == candidate)
-        .values(status="running", worker_id=worker_id, attempt=Run.attempt + 1, updated_at=func.now(),
-                lease_expires_at=func.now() + func.make_interval(0, 0, 0, 0, 0, 0, lease_seconds))
-        .returning(*COLUMNS, Run.attempt)
-    )
-    row = (await session.execute(stmt)).first()
-    return as_dict(row) if row else None
+# Up to `limit` due pending runs, oldest first, at most one per thread: a run is claimable only when its thread has
+# nothing running and no older pending run (ties on created_at, i.e. runs created in one transaction, are broken by
+# run_id). SKIP LOCKED lets workers claim side by side; the partial unique index "one running run per thread" is the
+# backstop. The run's assistant comes back with it, so executing the run needs no further read.
+CLAIM_SQL = """
+WITH candidates AS (
+    SELECT r.run_id, r.assistant_id FROM runs r
+    WHERE r.status = 'pending' AND r.due_at <= now()
+      AND NOT EXISTS (SELECT 1 FROM runs x WHERE x.thread_id = r.thread_id AND x.status = 'running')
+      AND NOT EXISTS (SELECT 1 FROM runs o WHERE o.thread_id = r.thread_id AND o.status = 'pending'
+                      AND (o.created_at, o.run_id) < (r.created_at, r.run_id))
+    ORDER BY r.created_at, r.run_id
+    LIMIT %(limit)s
+    FOR UPDATE OF r SKIP LOCKED
+)
+UPDATE runs SET status = 'running', worker_id = %(worker_id)s, attempt = runs.attempt + 1, updated_at = now(),
+       lease_expires_at = now() + make_interval(secs => %(lease)s)
+FROM candidates LEFT JOIN assistants a ON a.assistant_id = candidates.assistant_id
+WHERE runs.run_id = candidates.run_id
+RETURNING runs.run_id, runs.thread_id, runs.assistant_id, runs.status, runs.metadata, runs.kwargs,
+          runs.multitask_strategy, runs.created_at, runs.updated_at, runs.attempt,
+          a.graph_id AS assistant_graph_id, a.config AS assistant_config, a.context AS assistant_context
+"""
+
+
+def split_assistant(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A claimed row -> (run, its assistant's graph_id/config/context, or None when the assistant is gone)."""
+    graph_id, config, context = (row.pop(f"assistant_{k}") for k in ("graph_id", "config", "context"))
+    if graph_id is None:
+        return row, None
+    return row, {"assistant_id": row["assistant_id"], "graph_id": graph_id, "config": config, "context": context}
+
+
+async def claim(pool: AsyncConnectionPool, worker_id: str, lease_seconds: float,
+                limit: int) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """Claim up to `limit` runs in one autocommit statement; each with its assistant (see CLAIM_SQL)."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute(CLAIM_SQL, {"limit": limit, "worker_id": worker_id, "lease": lease_seconds})
+        rows = await cursor.fetchall()
+    return [split_assistant(dict(row)) for row in rows]
 
 
 async def renew_leases(session: AsyncSession, worker_id: str, run_ids: list[UUID],
@@ -200,8 +213,8 @@ async def mark_thread_busy(session: AsyncSession, thread_id: UUID, metadata: dic
 
 
 async def settle_thread(session: AsyncSession, thread_id: UUID, status: str, values: Any | None,
-                        interrupts: dict[str, Any] | None, metadata: dict[str, Any] | None = None) -> None:
-    """Record a finished run's outcome on its thread; it stays busy while other runs are queued."""
+                        interrupts: dict[str, Any] | None, metadata: dict[str, Any] | None = None) -> bool:
+    """Record a finished run's outcome on its thread; it stays busy while other runs are queued (-> True)."""
     still_active = exists().where(Run.thread_id == thread_id, Run.status.in_(ACTIVE_RUN_STATUSES))
     changes: dict[str, Any] = {
         "status": func.coalesce(select(text("'busy'")).where(still_active).scalar_subquery(), status),
@@ -213,7 +226,8 @@ async def settle_thread(session: AsyncSession, thread_id: UUID, status: str, val
         changes["interrupts"] = interrupts
     if metadata:
         changes["metadata_"] = Thread.metadata_.op("||")(jsonb(metadata))
-    await session.execute(update(Thread).where(Thread.thread_id == thread_id).values(**changes))
+    stmt = update(Thread).where(Thread.thread_id == thread_id).values(**changes).returning(Thread.status)
+    return (await session.execute(stmt)).scalar() == "busy"
 
 
 

@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy.exc import IntegrityError
+from psycopg.errors import UniqueViolation
 
 from agent_server.repositories import runs as repo
 from agent_server.services.runs.execute import CancelRequest, execute_run
@@ -36,6 +36,8 @@ class Worker:
         self._tasks: dict[UUID, asyncio.Task[None]] = {}
         self._cancels: dict[UUID, CancelRequest] = {}
         self._wakeup = asyncio.Event()
+        # More runs may be claimable than we had slots for: a finishing run wakes the claim loop.
+        self._backlog = False
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
 
@@ -87,39 +89,46 @@ class Worker:
         with contextlib.suppress(ValueError):
             self.cancel(UUID(run_id), action or "interrupt")
 
+    @property
+    def free_slots(self) -> int:
+        return 0 if self._stopping else self.n_jobs - len(self._tasks)
+
     async def _claim_loop(self) -> None:
+        """One claim per wake-up (a new run's NOTIFY, a finished run with work queued behind it, or the poll)."""
         while not self._stopping:
             self._wakeup.clear()
-            while len(self._tasks) < self.n_jobs and not self._stopping:
-                run = await self._claim()
-                if run is None:
-                    break
-                self._launch(run)
+            free = self.free_slots
+            self._backlog = free <= 0
+            if free > 0:
+                claimed = await self._claim(free)
+                self._backlog = len(claimed) == free
+                for run, assistant in claimed:
+                    self._launch(run, assistant)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self.settings.poll_interval_seconds)
 
-    async def _claim(self) -> dict[str, Any] | None:
+    async def _claim(self, limit: int) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
         for _ in range(5):
             try:
-                async with self.state.sessionmaker.begin() as session:
-                    return await repo.claim_next(session, self.worker_id, self.settings.lease_seconds)
-            except IntegrityError:
+                return await repo.claim(self.state.pool, self.worker_id, self.settings.lease_seconds, limit)
+            except UniqueViolation:
                 continue  # another worker started a run on the same thread first; look again
             except Exception:
                 logger.exception("claiming a run failed")
                 await asyncio.sleep(self.settings.poll_interval_seconds)
-                return None
-        return None
+                return []
+        return []
 
-    def _launch(self, run: dict[str, Any]) -> None:
+    def _launch(self, run: dict[str, Any], assistant: dict[str, Any] | None) -> None:
         run_id = run["run_id"]
         self._cancels[run_id] = CancelRequest()
-        self._tasks[run_id] = asyncio.create_task(self._execute(run), name=f"run-{run_id}")
+        self._tasks[run_id] = asyncio.create_task(self._execute(run, assistant), name=f"run-{run_id}")
 
-    async def _execute(self, run: dict[str, Any]) -> None:
+    async def _execute(self, run: dict[str, Any], assistant: dict[str, Any] | None) -> None:
         run_id = run["run_id"]
+        more = True
         try:
-            await execute_run(self.state, run, self.worker_id, self._cancels[run_id])
+            more = await execute_run(self.state, run, self.worker_id, self._cancels[run_id], assistant)
         except asyncio.CancelledError:
             await self._hand_back(run_id)
         except Exception:
@@ -127,7 +136,8 @@ class Worker:
         finally:
             self._tasks.pop(run_id, None)
             self._cancels.pop(run_id, None)
-            self.poke()
+            if more or self._backlog:
+                self.poke()
 
     async def _hand_back(self, run_id: UUID) -> None:
         """Back to the queue, after its events are stored: the next attempt continues their numbering."""

@@ -7,7 +7,6 @@ from uuid import UUID, uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent_server.db.unit_of_work import on_commit
 from agent_server.errors import BadRequest, Conflict, ThreadNotFound, Unprocessable
 from agent_server.models.runs import RunCreate
 from agent_server.repositories import runs as repo
@@ -92,5 +91,4 @@ async def create_run(session: AsyncSession, state: AppState, body: RunCreate, th
         "after_seconds": body.after_seconds,
     })
     await repo.mark_thread_busy(session, thread_id, thread_metadata)
-    on_commit(session, state.wake_workers)  # other processes' workers get the NOTIFY
-    return run
+    return run  # workers, ours included, are woken by the run's NOTIFY at commit

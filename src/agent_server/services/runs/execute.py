@@ -160,8 +160,13 @@ def final_output(last_values: Any, outcome: Outcome) -> Any:
     return last_values
 
 
-async def execute_run(state: AppState, run: dict[str, Any], worker_id: str, cancel: CancelRequest) -> None:
-    """Run to completion (or cancellation); always settles the run unless the worker is shutting down."""
+async def execute_run(state: AppState, run: dict[str, Any], worker_id: str, cancel: CancelRequest,
+                      assistant: dict[str, Any] | None = None) -> bool:
+    """Run to completion (or cancellation); always settles the run unless the worker is shutting down.
+
+    `assistant` is the one read when the run was claimed (read here when not given). True when the thread has
+    more runs queued.
+    """
     publisher = await Publisher.open(state.broker, run["run_id"])
     await publisher.send("metadata", {"run_id": str(run["run_id"]), "attempt": run.get("attempt", 1)})
     outcome = Outcome()
@@ -169,8 +174,9 @@ async def execute_run(state: AppState, run: dict[str, Any], worker_id: str, canc
     config: RunnableConfig | None = None
     last_values: Any = None
     try:
-        async with state.sessionmaker() as session:
-            assistant = await assistants_repo.get(session, run["assistant_id"])
+        if assistant is None:
+            async with state.sessionmaker() as session:
+                assistant = await assistants_repo.get(session, run["assistant_id"])
         if assistant is None:
             raise LookupError(f"Assistant '{run['assistant_id']}' not found")
         config = run_config(assistant, run)
@@ -185,11 +191,12 @@ async def execute_run(state: AppState, run: dict[str, Any], worker_id: str, canc
         logger.info("run %s failed: %r", run["run_id"], exc)
         outcome.status, outcome.error = "error", error_payload(exc)
         await publisher.send("error", outcome.error)
-    await settle(state, run, worker_id, graph, config, outcome, last_values, publisher)
+    return await settle(state, run, worker_id, graph, config, outcome, last_values, publisher)
 
 
 async def settle(state: AppState, run: dict[str, Any], worker_id: str, graph: Pregel | None,
-                 config: RunnableConfig | None, outcome: Outcome, last_values: Any, publisher: Publisher) -> None:
+                 config: RunnableConfig | None, outcome: Outcome, last_values: Any, publisher: Publisher) -> bool:
+    """Record the outcome if this worker still owns the run; True when the thread has more runs queued."""
     if outcome.rollback:
         await checkpoints_repo.delete_for_run(state.pool, run["thread_id"], run["run_id"])
     if graph is not None and config is not None:
@@ -199,6 +206,7 @@ async def settle(state: AppState, run: dict[str, Any], worker_id: str, graph: Pr
             logger.exception("could not read the final state of run %s", run["run_id"])
     outcome.output = final_output(output_only(graph, last_values), outcome)
     temporary = run["kwargs"].get("temporary") and run["kwargs"].get("on_completion", "delete") == "delete"
+    more = False
     async with state.sessionmaker.begin() as session:
         owned = await repo.finish(session, run["run_id"], worker_id, outcome.status, outcome.error)
         if owned and outcome.rollback:
@@ -206,10 +214,11 @@ async def settle(state: AppState, run: dict[str, Any], worker_id: str, graph: Pr
         if owned and temporary:
             await threads_repo.delete_one(session, run["thread_id"])
         elif owned:
-            await repo.settle_thread(session, run["thread_id"], thread_status(outcome), outcome.thread["values"],
-                                     outcome.thread["interrupts"])
+            more = await repo.settle_thread(session, run["thread_id"], thread_status(outcome),
+                                            outcome.thread["values"], outcome.thread["interrupts"])
     if owned and temporary:
         await state.checkpointer.adelete_thread(str(run["thread_id"]))
     await publisher.end(outcome.status, outcome.output, outcome.error)
     if owned and run["kwargs"].get("webhook") and not outcome.rollback:
         state.background(send_webhook(state, run, outcome.status, outcome.thread["values"], outcome.error))
+    return more
