@@ -8,18 +8,16 @@ from agent_server.config import ProjectConfig
 from agent_server.routes import assistants, crons, meta, runs, store, threads
 
 
-def api_router(config: ProjectConfig) -> APIRouter:
-    router = APIRouter()
+def api_routers(config: ProjectConfig) -> list[APIRouter]:
+    routers: list[APIRouter] = []
     if not config.http.disable_assistants:
-        router.include_router(assistants.router)
+        routers.append(assistants.router)
     if not config.http.disable_threads:
-        router.include_router(threads.router)
+        routers.append(threads.router)
     if not config.http.disable_runs:
-        router.include_router(runs.router)
-        router.include_router(runs.stateless)
-        router.include_router(crons.router)
+        routers += [runs.router, runs.stateless, crons.router]
     if not config.http.disable_store:
-        router.include_router(store.router)
+        routers.append(store.router)
     if not config.http.disable_meta:
-        router.include_router(meta.router)
-    return router
+        routers.append(meta.router)
+    return routers

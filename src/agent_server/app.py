@@ -14,13 +14,14 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
 from agent_server import __version__
-from agent_server.api import api_router
+from agent_server.api import api_routers
 from agent_server.config import ProjectConfig, load_config
 from agent_server.db.engine import create_engine, create_sessionmaker, open_langgraph_pool
 from agent_server.db.langgraph import open_persistence
 from agent_server.db.migrate import upgrade_schema_async
 from agent_server.errors import add_exception_handlers
 from agent_server.responses import JSONResponse
+from agent_server.routing import RouteIndex, add_routes
 from agent_server.services.assistants import sync_default_assistants
 from agent_server.services.graphs import GraphRegistry, add_dependencies_to_path, import_object
 from agent_server.settings import Settings
@@ -127,10 +128,10 @@ def create_app(settings: Settings | None = None, config: ProjectConfig | None = 
         default_response_class=JSONResponse,
     )
     add_exception_handlers(app)
-    app.include_router(api_router(config))
-    extra = custom_routes(config)
-    if extra:
-        app.router.routes[:0] = extra
+    for router in api_routers(config):
+        add_routes(app.router, router)
+    # The user's routes first (they may shadow ours), then the index, then the routes it indexes.
+    app.router.routes[:0] = [*custom_routes(config), RouteIndex(app.router.routes)]
     if config.http.cors is not None:
         cors = config.http.cors
         app.add_middleware(

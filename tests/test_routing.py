@@ -1,0 +1,118 @@
+"""RouteIndex and add_routes: the same answers as FastAPI's own routing, found without trying every route."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from uuid import UUID
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+from starlette.routing import Match
+
+from agent_server.app import create_app
+from agent_server.config import load_config
+from agent_server.responses import JSONResponse
+from agent_server.routing import RouteIndex, add_routes
+from agent_server.settings import Settings
+
+PROJECT = Path(__file__).parent / "project" / "langgraph.json"
+
+
+def build(indexed: bool) -> FastAPI:
+    router = APIRouter(prefix="/things", tags=["Things"])
+
+    @router.get("/search")
+    async def search() -> dict[str, str]:
+        return {"route": "search"}
+
+    @router.get("/{thing_id}")
+    async def get_thing(thing_id: UUID) -> dict[str, str]:
+        return {"route": "get", "id": str(thing_id)}
+
+    @router.get("/{thing_id}/parts/{part}")
+    async def get_part(thing_id: str, part: int) -> dict[str, str]:
+        return {"route": "part", "part": str(part)}
+
+    @router.post("")
+    async def create() -> dict[str, str]:
+        return {"route": "create"}
+
+    @router.get("/{thing_id}/file/{rest:path}")  # several segments: the index stops before it
+    async def file(thing_id: str, rest: str) -> dict[str, str]:
+        return {"route": "file", "rest": rest}
+
+    @router.get("/after/{x}")
+    async def after(x: str) -> dict[str, str]:
+        return {"route": "after", "x": x}
+
+    app = FastAPI(default_response_class=JSONResponse)
+    if indexed:
+        add_routes(app.router, router)
+        app.router.routes[:0] = [RouteIndex(app.router.routes)]
+    else:
+        app.include_router(router)
+    return app
+
+
+REQUESTS = [
+    ("GET", "/things/search"),
+    ("GET", "/things/7c1f8d2e-0c6a-4f4e-9f57-3a3f0f1f2b11"),
+    ("GET", "/things/not-a-uuid"),  # the parameter route matches, validation answers 422
+    ("GET", "/things/x/parts/3"),
+    ("GET", "/things/x/parts/three"),
+    ("POST", "/things"),
+    ("DELETE", "/things"),  # 405 from the routes behind the index
+    ("GET", "/things/"),  # redirect_slashes
+    ("GET", "/things/x/file/a/b/c.txt"),
+    ("GET", "/things/after/1"),
+    ("GET", "/nothing/here"),
+    ("GET", "/"),
+    ("GET", "/openapi.json"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), REQUESTS)
+async def test_index_answers_as_fastapi_does(method: str, path: str) -> None:
+    answers = []
+    for indexed in (False, True):
+        transport = httpx.ASGITransport(app=build(indexed))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.request(method, path, follow_redirects=False)
+            answers.append((response.status_code, response.headers.get("location"), response.content))
+    assert answers[0] == answers[1]
+
+
+def test_index_covers_routes_up_to_the_first_it_cannot_place() -> None:
+    app = build(indexed=True)
+    index = app.router.routes[0]
+    assert isinstance(index, RouteIndex)
+    paths = [route.path for route in index.routes]
+    assert "/things/{thing_id}/parts/{part}" in paths
+    assert "/things/{thing_id}/file/{rest:path}" not in paths
+    assert "/things/after/{x}" not in paths  # it could only be tried after the :path route
+
+
+def test_index_declines_a_wrong_method_and_other_lengths() -> None:
+    index = build(indexed=True).router.routes[0]
+    scope = {"type": "http", "method": "DELETE", "path": "/things", "root_path": ""}
+    assert index.matches(scope)[0] is Match.NONE
+    scope = {"type": "http", "method": "GET", "path": "/things/a/parts/1/extra", "root_path": ""}
+    assert index.matches(scope)[0] is Match.NONE
+    scope = {"type": "http", "method": "GET", "path": "/api/things/search", "root_path": "/api"}
+    match, child = index.matches(scope)
+    assert match is Match.FULL
+    assert isinstance(child["route"], APIRoute)
+    assert child["route"].path == "/things/search"
+
+
+def test_server_app_keeps_its_openapi_and_indexes_every_protocol_route() -> None:
+    app = create_app(Settings(database_url="postgresql://unused@localhost/unused"), load_config(PROJECT))
+    index = next(route for route in app.router.routes if isinstance(route, RouteIndex))
+    api_routes = [route for route in app.router.routes if isinstance(route, APIRoute)]
+    assert {id(route) for route in api_routes} <= {id(route) for route in index.routes}
+    spec = app.openapi()
+    assert "/store/items" in spec["paths"]
+    assert spec["paths"]["/store/items"]["put"]["tags"] == ["Store"]
+    assert "404" in spec["paths"]["/threads/{thread_id}"]["get"]["responses"]
