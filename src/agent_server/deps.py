@@ -12,14 +12,19 @@ from agent_server.db.unit_of_work import commit
 from agent_server.state import AppState
 
 
-def get_app_state(request: Request) -> AppState:
+async def get_app_state(request: Request) -> AppState:
+    """Async so that FastAPI calls it in the event loop: a plain `def` dependency costs a threadpool hop."""
+    return app_state(request)
+
+
+def app_state(request: Request) -> AppState:
     state: AppState = request.app.state.olg
     return state
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One unit of work per request: commit after the handler returns, roll back if it raised."""
-    async with get_app_state(request).sessionmaker() as session:
+    async with app_state(request).sessionmaker() as session:
         try:
             yield session
         except BaseException:
