@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.store.base import GetOp, ListNamespacesOp, Op, PutOp, Result, SearchOp
 from langgraph.store.postgres import AsyncPostgresStore
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
@@ -18,7 +20,37 @@ NUMERIC_OPERATORS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 
 
 class ServerStore(AsyncPostgresStore):
-    """LangGraph's Postgres store, with numbers compared as numbers in `$gt`-style filters (it compares text)."""
+    """LangGraph's Postgres store, with numbers compared as numbers in `$gt`-style filters (it compares text),
+    and a batch of one statement sent without pipeline mode."""
+
+    async def _execute_batch(
+        self, grouped_ops: dict[type[Op], Sequence[tuple[int, Any]]], results: list[Result], conn: Any = None
+    ) -> None:
+        """The store runs every batch in a pipeline, which pays off for many statements; one statement (an HTTP
+        get, put or search) only pays for it (measured: ~60 µs of CPU per pipeline sync)."""
+        if not self._one_statement(grouped_ops):
+            await super()._execute_batch(grouped_ops, results, conn)
+            return
+        ((kind, ops),) = grouped_ops.items()
+        async with self._cursor() as cur:
+            if kind is GetOp:
+                await self._batch_get_ops(ops, results, cur)
+            elif kind is SearchOp:
+                await self._batch_search_ops(ops, results, cur)
+            elif kind is ListNamespacesOp:
+                await self._batch_list_namespaces_ops(ops, results, cur)
+            else:
+                await self._batch_put_ops(ops, cur)
+
+    def _one_statement(self, grouped_ops: dict[type[Op], Sequence[tuple[int, Any]]]) -> bool:
+        """One op that makes one statement: a put makes two when its value is embedded."""
+        if len(grouped_ops) != 1:
+            return False
+        ((kind, ops),) = grouped_ops.items()
+        if len(ops) != 1:
+            return False
+        op = ops[0][1]
+        return kind is not PutOp or op.value is None or not self.index_config or op.index is False
 
     def _get_filter_condition(self, key: str, op: str, value: Any) -> tuple[str, list[Any]]:
         if op in NUMERIC_OPERATORS and isinstance(value, int | float) and not isinstance(value, bool):

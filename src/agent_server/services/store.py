@@ -17,7 +17,20 @@ Where Postgres differs from the reference's in-memory store:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
+
+from langgraph.store.base import (
+    GetOp,
+    Item,
+    ListNamespacesOp,
+    MatchCondition,
+    Op,
+    PutOp,
+    Result,
+    SearchItem,
+    SearchOp,
+    validate_op_namespace,
+)
 
 from agent_server.errors import BadRequest, Unprocessable
 from agent_server.models.store import (
@@ -34,10 +47,26 @@ from agent_server.state import AppState
 DEFAULT_SEARCH_LIMIT = 10
 
 
+async def run(state: AppState, op: Op) -> Result:
+    """One operation now, on a connection of its own from the pool.
+
+    The store's `aget`/`aput`/... queue every call for LangGraph's one consumer task, which runs one batch at a
+    time on one connection: concurrent requests waited for each other. `abatch` runs at once (graphs keep the
+    queue, whose batching suits many calls from one run).
+    """
+    validate_op_namespace(op)
+    return (await state.store.abatch([op]))[0]
+
+
+def ttl_config(state: AppState, key: str, default: Any) -> Any:
+    config = state.store.ttl_config
+    return config.get(key, default) if config else default
+
+
 async def put_item(state: AppState, body: StorePut) -> None:
     """A `ttl` left out takes the config's `store.ttl.default_ttl`; an explicit `null` means no expiry."""
-    ttl = {"ttl": body.ttl} if "ttl" in body.model_fields_set else {}
-    await state.store.aput(tuple(body.namespace), body.key, body.value, index=body.index, **ttl)
+    ttl = body.ttl if "ttl" in body.model_fields_set else ttl_config(state, "default_ttl", None)
+    await run(state, PutOp(tuple(body.namespace), body.key, body.value, body.index, ttl=ttl))
 
 
 def parse_dotted_namespace(namespace: str | None) -> tuple[str, ...]:
@@ -58,12 +87,14 @@ async def get_item(
         check_text(key)
     except ValueError as exc:
         raise Unprocessable(f"key: {exc}") from None
-    item = await state.store.aget(labels, key, refresh_ttl=refresh_ttl)
+    if refresh_ttl is None:
+        refresh_ttl = ttl_config(state, "refresh_on_read", True)
+    item = cast(Item | None, await run(state, GetOp(labels, key, refresh_ttl=refresh_ttl)))
     return None if item is None else item.dict()
 
 
 async def delete_item(state: AppState, body: StoreDelete) -> None:
-    await state.store.adelete(tuple(body.namespace), body.key)
+    await run(state, PutOp(tuple(body.namespace), body.key, None))
 
 
 def store_filter(filter_: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -77,23 +108,25 @@ def store_filter(filter_: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 async def search_items(state: AppState, body: StoreSearch) -> dict[str, Any]:
-    items = await state.store.asearch(
+    refresh_ttl = body.refresh_ttl
+    if refresh_ttl is None:
+        refresh_ttl = ttl_config(state, "refresh_on_read", True)
+    op = SearchOp(
         tuple(body.namespace_prefix or ()),
-        query=body.query or None,
-        filter=store_filter(body.filter),
-        limit=body.limit or DEFAULT_SEARCH_LIMIT,
-        offset=body.offset,
-        refresh_ttl=body.refresh_ttl,
+        store_filter(body.filter),
+        body.limit or DEFAULT_SEARCH_LIMIT,
+        body.offset,
+        body.query or None,
+        refresh_ttl=refresh_ttl,
     )
+    items = cast(list[SearchItem], await run(state, op))
     return {"items": [item.dict() for item in items]}
 
 
 async def list_namespaces(state: AppState, body: StoreListNamespaces) -> dict[str, Any]:
-    namespaces = await state.store.alist_namespaces(
-        prefix=tuple(body.prefix) if body.prefix else None,
-        suffix=tuple(body.suffix) if body.suffix else None,
-        max_depth=body.max_depth,
-        limit=body.limit,
-        offset=body.offset,
-    )
+    conditions = [MatchCondition(match_type="prefix", path=tuple(body.prefix))] if body.prefix else []
+    if body.suffix:
+        conditions.append(MatchCondition(match_type="suffix", path=tuple(body.suffix)))
+    op = ListNamespacesOp(tuple(conditions), body.max_depth, body.limit, body.offset)
+    namespaces = cast(list[tuple[str, ...]], await run(state, op))
     return {"namespaces": [list(ns) for ns in namespaces]}
