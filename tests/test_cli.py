@@ -157,6 +157,8 @@ def test_dev_with_database_url_exports_settings_and_reloads(
     assert uvicorn_run.env["DATABASE_URL"] == fresh_database
     assert uvicorn_run.env["OPEN_LANGGRAPH_CONFIG"] == str(config.resolve())
     assert uvicorn_run.env["OPEN_LANGGRAPH_N_JOBS_PER_WORKER"] == "3"
+    assert uvicorn_run.kwargs["access_log"] is True
+    assert uvicorn_run.kwargs["timeout_keep_alive"] > 5  # longer than the SDK keeps idle connections
     assert "http://127.0.0.1:2999/docs" in result.stdout
     assert f"PostgreSQL at 127.0.0.1:5432/{fresh_database.rsplit('/', 1)[1]}" in result.stdout
     assert not (tmp_path / ".open_langgraph").exists(), "no embedded database when DATABASE_URL is set"
@@ -167,10 +169,11 @@ def test_dev_finds_langgraph_json_when_there_is_no_open_langgraph_json(
 ) -> None:
     config = chat_config(tmp_path).rename(tmp_path / "langgraph.json")
     monkeypatch.chdir(tmp_path)
-    result = invoke(["dev", "--no-reload"], DATABASE_URL=fresh_database)
+    result = invoke(["dev", "--no-reload", "--no-access-log"], DATABASE_URL=fresh_database)
     assert result.exit_code == 0, result.output
     assert uvicorn_run.env["OPEN_LANGGRAPH_CONFIG"] == str(config.resolve())
     assert uvicorn_run.kwargs["reload"] is False
+    assert uvicorn_run.kwargs["access_log"] is False
 
 
 def test_serve_runs_workers_without_reload(tmp_path: Path, fresh_database: str, uvicorn_run: UvicornCall) -> None:
@@ -180,6 +183,8 @@ def test_serve_runs_workers_without_reload(tmp_path: Path, fresh_database: str, 
     kwargs = uvicorn_run.kwargs
     assert (kwargs["factory"], kwargs["host"], kwargs["port"], kwargs["workers"]) == (True, "0.0.0.0", 8000, 3)
     assert kwargs.get("reload", False) is False
+    assert kwargs["access_log"] is False
+    assert kwargs["timeout_keep_alive"] > 5
     assert uvicorn_run.env["OPEN_LANGGRAPH_N_JOBS_PER_WORKER"] == "10"
 
 
