@@ -87,11 +87,11 @@ class Process:
 
 
 class ApiProcess(Process):
-    def __init__(self, name: str, env: dict[str, str], log: Path) -> None:
+    def __init__(self, name: str, env: dict[str, str], log: Path, n_jobs: int = 0) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        super().__init__(name, ["serve", "--host", "127.0.0.1", "--port", str(self.port), "--n-jobs-per-worker", "0"],
-                         env, log)
+        super().__init__(name, ["serve", "--host", "127.0.0.1", "--port", str(self.port),
+                                "--n-jobs-per-worker", str(n_jobs)], env, log)
 
     def ready(self) -> bool:
         try:
@@ -395,6 +395,28 @@ async def test_kill_9_of_a_worker_another_worker_requeues_and_finishes_the_run(
     assert "lost its worker; re-queued" in survivor.output()
 
 
+async def test_kill_9_of_an_api_process_whose_worker_took_the_run_at_creation(
+    cluster: Cluster, worker: WorkerProcess, api2: LangGraphClient
+) -> None:
+    """A process with its own worker starts a run at creation (inserted claimed); killed, the run is recovered."""
+    serving = ApiProcess("api-with-worker", cluster.env(), cluster.log("api-with-worker"), n_jobs=2)
+    cluster.started.append(serving)
+    await asyncio.to_thread(wait_until_ready, [serving])
+    async with sdk(serving.url) as own:
+        thread_id, run_id = await start_slow_run(own, "h", 1.0)
+    assert await owner_pid(cluster, run_id) == serving.popen.pid  # no claim: it never was pending
+    await read_frames(cluster.apis[1].url, stream_path(thread_id, run_id), limit=3)
+    serving.kill()
+    final = await wait_for_status(api2, thread_id, run_id, {"success", "error", "interrupted"})
+    assert final["status"] == "success"
+    assert await owner_pid(cluster, run_id) == worker.popen.pid
+    assert (await api2.threads.get(thread_id))["status"] == "idle"
+    frames = await read_frames(cluster.apis[1].url, stream_path(thread_id, run_id))
+    assert attempts(frames) == [1, 2]
+    assert_numbered(frames)
+    assert frames[-1].data["log"] == ["h"]
+
+
 async def test_kill_9_out_of_attempts_marks_the_run_and_thread_error(
     cluster: Cluster, worker: WorkerProcess, api1: LangGraphClient, api2: LangGraphClient
 ) -> None:
@@ -410,3 +432,4 @@ async def test_kill_9_out_of_attempts_marks_the_run_and_thread_error(
     assert frames[-1] == Frame(frames[-1].id, "error", WORKER_LOST)
     assert attempts(frames) == [1]
     assert_numbered(frames)
+

@@ -47,7 +47,3 @@ class AppState:
         task = asyncio.create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-    def wake_workers(self) -> None:
-        if self.worker is not None:
-            self.worker.poke()

@@ -1,24 +1,66 @@
-"""Committing a unit of work, and work that must wait until its changes are visible to others."""
+"""Committing a unit of work, and work that must wait until its changes are visible to others (or are undone).
+
+Callbacks belong to the session's outermost transaction: `on_commit` ones run right after it commits, however it
+is committed (`commit()` below, `sessionmaker.begin()`, `session.commit()`); `on_rollback` ones run when it ends
+without committing (rolled back, or the session closed). Each list is dropped when the other outcome happens.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
+
+logger = logging.getLogger(__name__)
 
 AFTER_COMMIT = "after_commit"
+AFTER_ROLLBACK = "after_rollback"
 
 
-def on_commit(session: AsyncSession, callback: Callable[[], Any]) -> None:
-    """Run `callback` once the session's transaction commits (each callable once)."""
-    callbacks = session.info.setdefault(AFTER_COMMIT, [])
+def _register(session: AsyncSession, key: str, callback: Callable[[], Any]) -> None:
+    callbacks = session.info.setdefault(key, [])
     if callback not in callbacks:
         callbacks.append(callback)
 
 
+def on_commit(session: AsyncSession, callback: Callable[[], Any]) -> None:
+    """Run `callback` once the session's transaction commits (each callable once)."""
+    _register(session, AFTER_COMMIT, callback)
+
+
+def on_rollback(session: AsyncSession, callback: Callable[[], Any]) -> None:
+    """Run `callback` if the session's transaction ends without committing (each callable once)."""
+    _register(session, AFTER_ROLLBACK, callback)
+
+
 async def commit(session: AsyncSession) -> None:
-    """Commit now and run what waits for the commit (waking workers, cancelling in-process runs)."""
+    """Commit now; what waits for the commit (waking workers, cancelling in-process runs) runs as it completes."""
     await session.commit()
-    for callback in session.info.pop(AFTER_COMMIT, []):
-        callback()
+
+
+def _run(callbacks: list[Callable[[], Any]]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            logger.exception("a commit/rollback callback failed")
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the outer transaction may still roll back
+    session.info.pop(AFTER_ROLLBACK, None)
+    _run(session.info.pop(AFTER_COMMIT, []))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None:
+        return
+    session.info.pop(AFTER_COMMIT, None)  # empty after a commit; otherwise the work it waited for is undone
+    _run(session.info.pop(AFTER_ROLLBACK, []))

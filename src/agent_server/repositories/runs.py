@@ -6,11 +6,12 @@ from typing import Any
 from uuid import UUID
 
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import cast, delete, exists, func, insert, literal, select, text, update
+from sqlalchemy import cast, delete, exists, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_server.db.tables import ACTIVE_RUN_STATUSES, Run, Thread
+from agent_server.responses import dumps
 from agent_server.streaming.listener import CANCEL_CHANNEL, RUNS_CHANNEL
 
 COLUMNS = (
@@ -32,16 +33,60 @@ def as_dict(row: Any) -> dict[str, Any]:
     return data
 
 
-async def insert_run(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any]:
-    """Insert a pending run; the NOTIFY is delivered to workers when the transaction commits."""
-    stmt = insert(Run).values(
-        run_id=values["run_id"], thread_id=values["thread_id"], assistant_id=values["assistant_id"],
-        metadata_=values["metadata"], kwargs=values["kwargs"], multitask_strategy=values["multitask_strategy"],
-        due_at=func.now() + func.make_interval(0, 0, 0, 0, 0, 0, values.get("after_seconds") or 0),
-    ).returning(*COLUMNS)
-    created = as_dict((await session.execute(stmt)).one())
-    await notify_workers(session, values["run_id"])
+# Enqueue, in one statement after the thread row is locked: insert the run, mark the thread busy, and NOTIFY
+# workers (delivered at commit) when the run is claimable now. With `worker_id` the creating process offers to run
+# it itself: it is inserted already claimed ('running', attempt 1, leased) when it is due now and its thread has
+# no active run - the same condition a claim checks, evaluated under the thread lock.
+INSERT_RUN_SQL = text("""
+WITH thread AS (
+    SELECT NOT EXISTS (SELECT 1 FROM runs WHERE thread_id = :thread_id AND status IN ('pending', 'running')) AS free
+), new AS (
+    SELECT thread.free AND CAST(:after_seconds AS float8) = 0 AS claimable,
+           thread.free AND CAST(:after_seconds AS float8) = 0 AND CAST(:worker_id AS text) IS NOT NULL AS taken
+    FROM thread
+), inserted AS (
+    INSERT INTO runs (run_id, thread_id, assistant_id, metadata, kwargs, multitask_strategy, due_at,
+                      status, worker_id, attempt, lease_expires_at)
+    SELECT :run_id, :thread_id, :assistant_id, CAST(:metadata AS jsonb), CAST(:kwargs AS jsonb), :multitask_strategy,
+           now() + make_interval(secs => CAST(:after_seconds AS float8)),
+           CASE WHEN taken THEN 'running' ELSE 'pending' END, CASE WHEN taken THEN CAST(:worker_id AS text) END,
+           CASE WHEN taken THEN 1 ELSE 0 END,
+           CASE WHEN taken THEN now() + make_interval(secs => CAST(:lease_seconds AS float8)) END
+    FROM new
+    RETURNING run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at
+), busy AS (
+    UPDATE threads SET status = 'busy', updated_at = now(),
+                       metadata = threads.metadata || CAST(:thread_metadata AS jsonb)
+    WHERE thread_id = :thread_id
+), notified AS (
+    SELECT pg_notify(:channel, CAST(inserted.run_id AS text)) FROM inserted, new
+    WHERE new.claimable AND inserted.status = 'pending'
+)
+SELECT inserted.*, (SELECT count(*) FROM notified) AS notified FROM inserted
+""")
+
+
+async def insert_run(session: AsyncSession, values: dict[str, Any], thread_metadata: dict[str, Any],
+                     worker_id: str | None = None, lease_seconds: float = 0.0) -> dict[str, Any]:
+    """Enqueue a run (see INSERT_RUN_SQL); 'running' when `worker_id` took it, else 'pending'."""
+    params = {
+        "run_id": values["run_id"], "thread_id": values["thread_id"], "assistant_id": values["assistant_id"],
+        "metadata": dumps(values["metadata"]).decode(), "kwargs": dumps(values["kwargs"]).decode(),
+        "multitask_strategy": values["multitask_strategy"], "after_seconds": float(values.get("after_seconds") or 0),
+        "worker_id": worker_id, "lease_seconds": lease_seconds, "thread_metadata": dumps(thread_metadata).decode(),
+        "channel": RUNS_CHANNEL,
+    }
+    created = dict((await session.execute(INSERT_RUN_SQL, params)).one()._mapping)
+    del created["notified"]
     return created
+
+
+LOCK_THREAD_SQL = text("SELECT thread_id FROM threads WHERE thread_id = :thread_id FOR UPDATE")
+
+
+async def lock_thread(session: AsyncSession, thread_id: UUID) -> bool:
+    """Lock the thread row for this transaction (runs are enqueued under it); False when there is no thread."""
+    return (await session.execute(LOCK_THREAD_SQL, {"thread_id": thread_id})).first() is not None
 
 
 async def notify_workers(session: AsyncSession, run_id: UUID) -> None:
@@ -202,14 +247,6 @@ async def runs_to_cancel(session: AsyncSession, thread_id: UUID | None, run_ids:
     statuses = ACTIVE_RUN_STATUSES if status in (None, "all") else (status,)
     stmt = stmt.where(Run.status.in_(statuses))
     return [as_dict(r) for r in (await session.execute(stmt)).all()]
-
-
-async def mark_thread_busy(session: AsyncSession, thread_id: UUID, metadata: dict[str, Any]) -> None:
-    await session.execute(
-        update(Thread).where(Thread.thread_id == thread_id)
-        .values(status="busy", updated_at=func.now(), metadata_=Thread.metadata_.op("||")(jsonb(metadata)))
-    )
-
 
 
 async def settle_thread(session: AsyncSession, thread_id: UUID, status: str, values: Any | None,

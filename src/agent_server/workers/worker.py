@@ -27,6 +27,29 @@ from agent_server.workers.crons import cron_loop
 logger = logging.getLogger(__name__)
 
 
+class Slot:
+    """One of a worker's slots, reserved by `create_run` for a run it inserts already claimed.
+
+    `start` launches the run once its transaction committed; `release` frees the slot when it did not (or when
+    the run had to queue). Whichever comes first wins; the other does nothing.
+    """
+
+    def __init__(self, worker: Worker) -> None:
+        self._worker: Worker | None = worker
+        self.worker_id = worker.worker_id
+
+    def start(self, run: dict[str, Any], assistant: dict[str, Any] | None) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker._reserved -= 1
+            worker._adopt(run, assistant)
+
+    def release(self) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker._reserved -= 1
+
+
 class Worker:
     def __init__(self, state: AppState, n_jobs: int) -> None:
         self.state = state
@@ -38,6 +61,7 @@ class Worker:
         self._wakeup = asyncio.Event()
         # More runs may be claimable than we had slots for: a finishing run wakes the claim loop.
         self._backlog = False
+        self._reserved = 0  # slots held by runs being created in this process (see Slot)
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
 
@@ -91,7 +115,22 @@ class Worker:
 
     @property
     def free_slots(self) -> int:
-        return 0 if self._stopping else self.n_jobs - len(self._tasks)
+        return 0 if self._stopping else self.n_jobs - len(self._tasks) - self._reserved
+
+    def reserve(self) -> Slot | None:
+        """A free slot for a run about to be created in this process, or None when every slot is taken."""
+        if self.free_slots <= 0:
+            self._backlog = True  # the run goes to the queue: look for it when a slot frees
+            return None
+        self._reserved += 1
+        return Slot(self)
+
+    def _adopt(self, run: dict[str, Any], assistant: dict[str, Any] | None) -> None:
+        """Start a run created in this process already claimed by us (its transaction just committed)."""
+        if self._stopping:
+            self.state.background(self._hand_back(run["run_id"]))
+            return
+        self._launch(run, assistant)
 
     async def _claim_loop(self) -> None:
         """One claim per wake-up (a new run's NOTIFY, a finished run with work queued behind it, or the poll)."""

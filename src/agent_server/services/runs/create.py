@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_server.db.unit_of_work import on_commit, on_rollback
 from agent_server.errors import BadRequest, Conflict, ThreadNotFound, Unprocessable
 from agent_server.models.runs import RunCreate
 from agent_server.repositories import runs as repo
@@ -15,6 +16,9 @@ from agent_server.services import assistants as assistants_service
 from agent_server.services.runs.cancel import cancel_active_run
 from agent_server.services.runs.webhooks import WebhookRejected, check_webhook_url
 from agent_server.state import AppState
+
+if TYPE_CHECKING:
+    from agent_server.workers.worker import Slot
 
 
 def validate_run_request(state: AppState, body: RunCreate, stateless: bool) -> None:
@@ -56,27 +60,36 @@ def run_kwargs(body: RunCreate, temporary: bool) -> dict[str, Any]:
 
 async def prepare_thread(session: AsyncSession, state: AppState, thread_id: UUID | None, body: RunCreate,
                          thread_metadata: dict[str, Any]) -> tuple[UUID, bool]:
-    """The run's thread (created when stateless or `if_not_exists=create`); applies the multitask strategy."""
+    """The run's thread, locked (created when stateless or `if_not_exists=create`); applies the multitask strategy."""
     if thread_id is None:
         thread_id = uuid4()
         await threads_repo.insert_new(session, thread_id, thread_metadata)
         return thread_id, True
-    if await threads_repo.get(session, thread_id, for_update=True) is None:
+    if not await repo.lock_thread(session, thread_id):
         if body.if_not_exists != "create":
             raise ThreadNotFound(thread_id)
         await threads_repo.insert_new(session, thread_id, thread_metadata)
         return thread_id, False
+    if body.multitask_strategy == "enqueue":
+        return thread_id, False  # queued behind the active runs, if any: the insert checks
     active = await repo.active_for_thread(session, thread_id)
     if active and body.multitask_strategy == "reject":
         raise Conflict("Thread is busy with another run; multitask_strategy is 'reject'")
-    if active and body.multitask_strategy in ("interrupt", "rollback"):
-        for run in active:
-            await cancel_active_run(session, state, run, body.multitask_strategy)
+    for run in active:
+        await cancel_active_run(session, state, run, body.multitask_strategy)
     return thread_id, False
+
+
+def offer_slot(session: AsyncSession, state: AppState, body: RunCreate) -> Slot | None:
+    """A slot of this process's worker, reserved to start the run at commit (skipping the queue), if one is free."""
+    if state.worker is None or body.after_seconds or session.in_nested_transaction():
+        return None  # a savepoint could roll the run back while the transaction commits: leave it to the queue
+    return state.worker.reserve()
 
 
 async def create_run(session: AsyncSession, state: AppState, body: RunCreate, thread_id: UUID | None,
                      auth_user: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Insert (= enqueue) a run; when this process has a free slot and the run can start now, it starts at commit."""
     stateless = thread_id is None
     validate_run_request(state, body, stateless)
     assistant = await assistants_service.get_assistant(session, state, body.assistant_id)
@@ -85,10 +98,22 @@ async def create_run(session: AsyncSession, state: AppState, body: RunCreate, th
     kwargs = run_kwargs(body, temporary)
     if auth_user is not None:
         kwargs["auth_user"] = auth_user
-    run = await repo.insert_run(session, {
+    values = {
         "run_id": uuid4(), "thread_id": thread_id, "assistant_id": assistant["assistant_id"],
         "metadata": body.metadata or {}, "kwargs": kwargs, "multitask_strategy": body.multitask_strategy,
         "after_seconds": body.after_seconds,
-    })
-    await repo.mark_thread_busy(session, thread_id, thread_metadata)
-    return run  # workers, ours included, are woken by the run's NOTIFY at commit
+    }
+    slot = offer_slot(session, state, body)
+    if slot is None:
+        return await repo.insert_run(session, values, thread_metadata)
+    try:
+        run = await repo.insert_run(session, values, thread_metadata, slot.worker_id, state.settings.lease_seconds)
+    except BaseException:
+        slot.release()
+        raise
+    if run["status"] != "running":  # the thread has active runs: it waits its turn in the queue
+        slot.release()
+        return run
+    on_commit(session, lambda: slot.start(dict(run), assistant))
+    on_rollback(session, slot.release)
+    return run
