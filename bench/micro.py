@@ -108,11 +108,11 @@ async def execute_in_steps(state: AppState, phases: Phases, run: dict[str, Any],
     outcome = Outcome()
     async with phases.measure("exec.read_final_state"):
         await read_final_state(graph, config, outcome)
-    async with phases.measure("exec.settle_db"), state.sessionmaker.begin() as session:
+    async with phases.measure("exec.settle_db"):
         outcome.output = final_output(output_only(graph, last_values), outcome)
-        await runs_repo.finish(session, run["run_id"], worker_id, outcome.status, outcome.error)
-        await runs_repo.settle_thread(session, run["thread_id"], thread_status(outcome), outcome.thread["values"],
-                                      outcome.thread["interrupts"])
+        await runs_repo.finish(state.pool, run, worker_id, outcome.status, outcome.error,
+                               thread_status=thread_status(outcome), values=outcome.thread["values"],
+                               interrupts=outcome.thread["interrupts"])
     async with phases.measure("exec.publisher_end"):
         await publisher.end(outcome.status, outcome.output, outcome.error)
 

@@ -79,7 +79,8 @@ async def test_a_run_on_an_idle_thread_starts_at_creation_and_the_next_one_queue
     second = await client.runs.create(t["thread_id"], "slow", input=slow("2", 0))
     assert first["status"] == "running"  # inserted claimed, started at commit
     assert second["status"] == "pending"  # behind `first` on its thread
-    await client.runs.join(t["thread_id"], second["run_id"])
+    # `first` finishing sees `second` queued on its thread and wakes the claim loop (the poll is 5 s).
+    await asyncio.wait_for(client.runs.join(t["thread_id"], second["run_id"]), timeout=3)
     assert (await client.threads.get_state(t["thread_id"]))["values"]["log"] == ["1", "2"]
     assert (await client.threads.get(t["thread_id"]))["status"] == "idle"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import cast, delete, exists, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
@@ -181,16 +182,61 @@ async def renew_leases(session: AsyncSession, worker_id: str, run_ids: list[UUID
     return [(r[0], r[1]) for r in (await session.execute(stmt)).all()]
 
 
-async def finish(session: AsyncSession, run_id: UUID, worker_id: str, status: str,
-                 error: dict[str, Any] | None = None) -> bool:
-    """Set the final status only if this worker still owns the run."""
-    stmt = (
-        update(Run)
-        .where(Run.run_id == run_id, Run.worker_id == worker_id, Run.status == "running")
-        .values(status=status, error=error, updated_at=func.now(), lease_expires_at=None)
-        .returning(Run.run_id)
-    )
-    return (await session.execute(stmt)).first() is not None
+# Finishing a run: the thread row is locked first (the order create_run takes: thread, then runs), so that the
+# statement that records the outcome sees every run enqueued until then and keeps the thread busy for them.
+# Everything happens only if this worker still owns the run; `outcome` is the run's status update, or its deletion
+# (a rolled-back run), and the thread gets the outcome, or is deleted with the run (a stateless run's thread).
+LOCK_THREAD_FOR_FINISH = "SELECT 1 FROM threads WHERE thread_id = %(thread_id)s FOR UPDATE"
+_OWNED = "run_id = %(run_id)s AND worker_id = %(worker_id)s AND status = 'running'"
+_FINISHED = f"""UPDATE runs SET status = %(status)s, error = %(error)s, updated_at = now(), lease_expires_at = NULL
+    WHERE {_OWNED} RETURNING run_id"""
+_DELETED = f"DELETE FROM runs WHERE {_OWNED} RETURNING run_id"
+_SETTLE = """
+WITH finished AS ({outcome}),
+queued AS (
+    SELECT EXISTS (SELECT 1 FROM runs WHERE thread_id = %(thread_id)s AND status IN ('pending', 'running')
+                   AND run_id <> %(run_id)s) AS more
+), settled AS (
+    UPDATE threads SET status = CASE WHEN queued.more THEN 'busy' ELSE %(thread_status)s END,
+        values = COALESCE(%(values)s, threads.values), interrupts = COALESCE(%(interrupts)s, threads.interrupts),
+        updated_at = now()
+    FROM queued WHERE threads.thread_id = %(thread_id)s AND EXISTS (SELECT 1 FROM finished)
+)
+SELECT EXISTS (SELECT 1 FROM finished) AS owned, queued.more FROM queued
+"""
+FINISH_SQL = _SETTLE.format(outcome=_FINISHED)
+FINISH_ROLLED_BACK_SQL = _SETTLE.format(outcome=_DELETED)
+FINISH_WITH_THREAD_SQL = f"""
+WITH finished AS ({_FINISHED}),
+deleted AS (DELETE FROM threads WHERE thread_id = %(thread_id)s AND EXISTS (SELECT 1 FROM finished) RETURNING 1)
+SELECT EXISTS (SELECT 1 FROM finished) AS owned, false AS more, (SELECT count(*) FROM deleted) AS deleted
+"""
+
+
+async def finish(pool: AsyncConnectionPool, run: dict[str, Any], worker_id: str, status: str,
+                 error: dict[str, Any] | None, *, thread_status: str, values: Any | None,
+                 interrupts: dict[str, Any] | None, rolled_back: bool = False,
+                 delete_thread: bool = False) -> tuple[bool, bool]:
+    """Record a run's outcome if `worker_id` still owns it -> (owned, the thread has more runs queued).
+
+    One transaction of two statements: lock the thread, then finish the run (or delete it, when `rolled_back`) and
+    settle its thread (or delete it, when `delete_thread`). `values`/`interrupts` None keep the thread's.
+    """
+    sql = FINISH_WITH_THREAD_SQL if delete_thread else FINISH_ROLLED_BACK_SQL if rolled_back else FINISH_SQL
+    params = {
+        "run_id": run["run_id"], "thread_id": run["thread_id"], "worker_id": worker_id, "status": status,
+        "error": _jsonb(error), "thread_status": thread_status, "values": _jsonb(values),
+        "interrupts": _jsonb(interrupts),
+    }
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute(LOCK_THREAD_FOR_FINISH, params)
+        row = await (await conn.execute(sql, params)).fetchone()
+    assert row is not None
+    return bool(row["owned"]), bool(row["more"])
+
+
+def _jsonb(value: Any) -> Jsonb | None:
+    return None if value is None else Jsonb(value, dumps)
 
 
 async def release(session: AsyncSession, run_id: UUID, worker_id: str) -> None:

@@ -15,7 +15,6 @@ from langgraph.types import Command, Send
 from agent_server.repositories import assistants as assistants_repo
 from agent_server.repositories import checkpoints as checkpoints_repo
 from agent_server.repositories import runs as repo
-from agent_server.repositories import threads as threads_repo
 from agent_server.services.runs.stream_modes import ChunkTranslator, graph_modes
 from agent_server.services.runs.webhooks import send_webhook
 from agent_server.services.thread_state import thread_fields
@@ -206,16 +205,11 @@ async def settle(state: AppState, run: dict[str, Any], worker_id: str, graph: Pr
             logger.exception("could not read the final state of run %s", run["run_id"])
     outcome.output = final_output(output_only(graph, last_values), outcome)
     temporary = run["kwargs"].get("temporary") and run["kwargs"].get("on_completion", "delete") == "delete"
-    more = False
-    async with state.sessionmaker.begin() as session:
-        owned = await repo.finish(session, run["run_id"], worker_id, outcome.status, outcome.error)
-        if owned and outcome.rollback:
-            await repo.delete_run(session, run["run_id"])
-        if owned and temporary:
-            await threads_repo.delete_one(session, run["thread_id"])
-        elif owned:
-            more = await repo.settle_thread(session, run["thread_id"], thread_status(outcome),
-                                            outcome.thread["values"], outcome.thread["interrupts"])
+    owned, more = await repo.finish(
+        state.pool, run, worker_id, outcome.status, outcome.error, thread_status=thread_status(outcome),
+        values=outcome.thread["values"], interrupts=outcome.thread["interrupts"], rolled_back=outcome.rollback,
+        delete_thread=bool(temporary),
+    )
     if owned and temporary:
         await state.checkpointer.adelete_thread(str(run["thread_id"]))
     await publisher.end(outcome.status, outcome.output, outcome.error)
