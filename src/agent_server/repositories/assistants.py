@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,9 +44,16 @@ def _filters(metadata: dict[str, Any] | None, graph_id: str | None, name: str | 
     return conditions
 
 
+# Built once: every run reads its assistant, and building the statement cost more than running it.
+GET_SQL = text(
+    "SELECT assistant_id, graph_id, name, description, config, context, metadata, version, created_at, updated_at "
+    "FROM assistants WHERE assistant_id = :assistant_id"
+)
+
+
 async def get(session: AsyncSession, assistant_id: UUID) -> dict[str, Any] | None:
-    row = (await session.execute(select(*COLUMNS).where(Assistant.assistant_id == assistant_id))).first()
-    return _as_dict(row) if row else None
+    row = (await session.execute(GET_SQL, {"assistant_id": assistant_id})).first()
+    return dict(row._mapping) if row else None
 
 
 async def insert_new(session: AsyncSession, values: dict[str, Any], *, skip_if_exists: bool) -> dict[str, Any] | None:
