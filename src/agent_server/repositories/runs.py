@@ -7,32 +7,30 @@ from uuid import UUID
 
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import cast, delete, exists, func, literal, select, text, update
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import delete, exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_server.db.tables import ACTIVE_RUN_STATUSES, Run, Thread
 from agent_server.responses import dumps
 from agent_server.streaming.listener import CANCEL_CHANNEL, RUNS_CHANNEL
 
+# Plain table (Core) statements: the ORM's bulk-DML and ORM-enabled select paths cost more than the statements.
+runs = Run.__table__
+threads = Thread.__table__
 COLUMNS = (
-    Run.run_id, Run.thread_id, Run.assistant_id, Run.status, Run.metadata_, Run.kwargs,
-    Run.multitask_strategy, Run.created_at, Run.updated_at,
+    runs.c.run_id, runs.c.thread_id, runs.c.assistant_id, runs.c.status, runs.c.metadata, runs.c.kwargs,
+    runs.c.multitask_strategy, runs.c.created_at, runs.c.updated_at,
 )
-
+COLUMN_LIST = "run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at"
 
 WORKER_LOST = {"error": "WorkerLost", "message": "the worker running this run stopped responding"}
 
 
-def jsonb(value: Any) -> Any:
-    return cast(literal(value, JSONB), JSONB)
-
-
 def as_dict(row: Any) -> dict[str, Any]:
-    data = dict(row._mapping)
-    data["metadata"] = data.pop("metadata_", data.get("metadata"))
-    return data
+    return dict(row._mapping)
 
+
+# --- creating runs (in the request's transaction) ---------------------------------------------------------------------
 
 # Enqueue, in one statement after the thread row is locked: insert the run, mark the thread busy, and NOTIFY
 # workers (delivered at commit) when the run is claimable now. With `worker_id` the creating process offers to run
@@ -96,35 +94,48 @@ async def notify_workers(session: AsyncSession, run_id: UUID) -> None:
     await session.execute(notify, {"channel": RUNS_CHANNEL, "payload": str(run_id)})
 
 
+# --- reading and deleting runs ----------------------------------------------------------------------------------------
+
+GET_SQL = text(f"SELECT {COLUMN_LIST} FROM runs WHERE run_id = :run_id AND thread_id = :thread_id")
+GET_BY_ID_SQL = text(f"SELECT {COLUMN_LIST}, attempt FROM runs WHERE run_id = :run_id")
+ERROR_SQL = text("SELECT error FROM runs WHERE run_id = :run_id")
+ACTIVE_SQL = text(f"SELECT {COLUMN_LIST} FROM runs WHERE thread_id = :thread_id "
+                  "AND status IN ('pending', 'running') ORDER BY created_at")
+
+
 async def get(session: AsyncSession, thread_id: UUID, run_id: UUID) -> dict[str, Any] | None:
-    stmt = select(*COLUMNS).where(Run.run_id == run_id, Run.thread_id == thread_id)
-    row = (await session.execute(stmt)).first()
+    row = (await session.execute(GET_SQL, {"run_id": run_id, "thread_id": thread_id})).first()
     return as_dict(row) if row else None
 
 
 async def get_by_id(session: AsyncSession, run_id: UUID) -> dict[str, Any] | None:
-    row = (await session.execute(select(*COLUMNS, Run.attempt).where(Run.run_id == run_id))).first()
+    row = (await session.execute(GET_BY_ID_SQL, {"run_id": run_id})).first()
     return as_dict(row) if row else None
 
 
 async def list_for_thread(session: AsyncSession, thread_id: UUID, status: str | None, limit: int,
                           offset: int) -> list[dict[str, Any]]:
-    stmt = select(*COLUMNS).where(Run.thread_id == thread_id)
+    stmt = select(*COLUMNS).where(runs.c.thread_id == thread_id)
     if status:
-        stmt = stmt.where(Run.status == status)
-    stmt = stmt.order_by(Run.created_at.desc(), Run.run_id.desc()).limit(limit).offset(offset)
+        stmt = stmt.where(runs.c.status == status)
+    stmt = stmt.order_by(runs.c.created_at.desc(), runs.c.run_id.desc()).limit(limit).offset(offset)
     return [as_dict(r) for r in (await session.execute(stmt)).all()]
 
 
 async def active_for_thread(session: AsyncSession, thread_id: UUID) -> list[dict[str, Any]]:
-    active = Run.thread_id == thread_id, Run.status.in_(ACTIVE_RUN_STATUSES)
-    stmt = select(*COLUMNS).where(*active).order_by(Run.created_at)
-    return [as_dict(r) for r in (await session.execute(stmt)).all()]
+    return [as_dict(r) for r in (await session.execute(ACTIVE_SQL, {"thread_id": thread_id})).all()]
+
+
+async def error_of(session: AsyncSession, run_id: UUID) -> dict[str, Any] | None:
+    return (await session.execute(ERROR_SQL, {"run_id": run_id})).scalar()
 
 
 async def delete_run(session: AsyncSession, run_id: UUID) -> bool:
-    return (await session.execute(delete(Run).where(Run.run_id == run_id).returning(Run.run_id))).first() is not None
+    stmt = delete(runs).where(runs.c.run_id == run_id).returning(runs.c.run_id)
+    return (await session.execute(stmt)).first() is not None
 
+
+# --- workers: claim, leases, finish, hand back, recover ------------------------------------------------------------
 
 # Up to `limit` due pending runs, oldest first, at most one per thread: a run is claimable only when its thread has
 # nothing running and no older pending run (ties on created_at, i.e. runs created in one transaction, are broken by
@@ -174,10 +185,10 @@ async def renew_leases(session: AsyncSession, worker_id: str, run_ids: list[UUID
     if not run_ids:
         return []
     stmt = (
-        update(Run)
-        .where(Run.run_id.in_(run_ids), Run.worker_id == worker_id, Run.status == "running")
+        update(runs)
+        .where(runs.c.run_id.in_(run_ids), runs.c.worker_id == worker_id, runs.c.status == "running")
         .values(lease_expires_at=func.now() + func.make_interval(0, 0, 0, 0, 0, 0, lease_seconds))
-        .returning(Run.run_id, Run.cancel_action)
+        .returning(runs.c.run_id, runs.c.cancel_action)
     )
     return [(r[0], r[1]) for r in (await session.execute(stmt)).all()]
 
@@ -242,8 +253,8 @@ def _jsonb(value: Any) -> Jsonb | None:
 async def release(session: AsyncSession, run_id: UUID, worker_id: str) -> None:
     """Hand a run back to the queue (graceful shutdown): it resumes from its last checkpoint."""
     await session.execute(
-        update(Run)
-        .where(Run.run_id == run_id, Run.worker_id == worker_id, Run.status == "running")
+        update(runs)
+        .where(runs.c.run_id == run_id, runs.c.worker_id == worker_id, runs.c.status == "running")
         .values(status="pending", worker_id=None, lease_expires_at=None, updated_at=func.now())
     )
     await notify_workers(session, run_id)
@@ -251,17 +262,17 @@ async def release(session: AsyncSession, run_id: UUID, worker_id: str) -> None:
 
 async def requeue_lapsed(session: AsyncSession, max_attempts: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Runs whose lease lapsed: re-queue those with attempts left, fail the others."""
-    lapsed = Run.status == "running", Run.lease_expires_at < func.now()
+    lapsed = runs.c.status == "running", runs.c.lease_expires_at < func.now()
     requeued = await session.execute(
-        update(Run).where(*lapsed, Run.attempt < max_attempts)
+        update(runs).where(*lapsed, runs.c.attempt < max_attempts)
         .values(status="pending", worker_id=None, lease_expires_at=None, updated_at=func.now())
-        .returning(Run.run_id, Run.thread_id)
+        .returning(runs.c.run_id, runs.c.thread_id)
     )
     failed = await session.execute(
-        update(Run).where(*lapsed, Run.attempt >= max_attempts)
+        update(runs).where(*lapsed, runs.c.attempt >= max_attempts)
         .values(status="error", lease_expires_at=None, updated_at=func.now(),
                 error=WORKER_LOST)
-        .returning(Run.run_id, Run.thread_id)
+        .returning(runs.c.run_id, runs.c.thread_id)
     )
     requeued_runs = [as_dict(r) for r in requeued.all()]
     for run in requeued_runs:
@@ -269,52 +280,36 @@ async def requeue_lapsed(session: AsyncSession, max_attempts: int) -> tuple[list
     return requeued_runs, [as_dict(r) for r in failed.all()]
 
 
+async def fail_thread(session: AsyncSession, thread_id: UUID) -> None:
+    """A run of the thread failed for good (its worker was lost): error, unless more runs are queued on it."""
+    still_active = exists().where(runs.c.thread_id == thread_id, runs.c.status.in_(ACTIVE_RUN_STATUSES))
+    status = func.coalesce(select(text("'busy'")).where(still_active).scalar_subquery(), "error")
+    await session.execute(update(threads).where(threads.c.thread_id == thread_id)
+                          .values(status=status, updated_at=func.now()))
+
+
+# --- cancellation -----------------------------------------------------------------------------------------------------
+
 async def request_cancel(session: AsyncSession, run_id: UUID, action: str) -> None:
-    await session.execute(update(Run).where(Run.run_id == run_id, Run.status == "running")
+    await session.execute(update(runs).where(runs.c.run_id == run_id, runs.c.status == "running")
                           .values(cancel_action=action, updated_at=func.now()))
     await session.execute(text("SELECT pg_notify(:channel, :payload)"),
                           {"channel": CANCEL_CHANNEL, "payload": f"{run_id}:{action}"})
 
 
 async def cancel_pending(session: AsyncSession, run_id: UUID) -> bool:
-    stmt = (update(Run).where(Run.run_id == run_id, Run.status == "pending")
-            .values(status="interrupted", updated_at=func.now()).returning(Run.run_id))
+    stmt = (update(runs).where(runs.c.run_id == run_id, runs.c.status == "pending")
+            .values(status="interrupted", updated_at=func.now()).returning(runs.c.run_id))
     return (await session.execute(stmt)).first() is not None
-
 
 
 async def runs_to_cancel(session: AsyncSession, thread_id: UUID | None, run_ids: list[UUID] | None,
                          status: str | None) -> list[dict[str, Any]]:
     stmt = select(*COLUMNS)
     if thread_id is not None:
-        stmt = stmt.where(Run.thread_id == thread_id)
+        stmt = stmt.where(runs.c.thread_id == thread_id)
     if run_ids:
-        stmt = stmt.where(Run.run_id.in_(run_ids))
+        stmt = stmt.where(runs.c.run_id.in_(run_ids))
     statuses = ACTIVE_RUN_STATUSES if status in (None, "all") else (status,)
-    stmt = stmt.where(Run.status.in_(statuses))
+    stmt = stmt.where(runs.c.status.in_(statuses))
     return [as_dict(r) for r in (await session.execute(stmt)).all()]
-
-
-async def settle_thread(session: AsyncSession, thread_id: UUID, status: str, values: Any | None,
-                        interrupts: dict[str, Any] | None, metadata: dict[str, Any] | None = None) -> bool:
-    """Record a finished run's outcome on its thread; it stays busy while other runs are queued (-> True)."""
-    still_active = exists().where(Run.thread_id == thread_id, Run.status.in_(ACTIVE_RUN_STATUSES))
-    changes: dict[str, Any] = {
-        "status": func.coalesce(select(text("'busy'")).where(still_active).scalar_subquery(), status),
-        "updated_at": func.now(),
-    }
-    if values is not None:
-        changes["values"] = values
-    if interrupts is not None:
-        changes["interrupts"] = interrupts
-    if metadata:
-        changes["metadata_"] = Thread.metadata_.op("||")(jsonb(metadata))
-    stmt = update(Thread).where(Thread.thread_id == thread_id).values(**changes).returning(Thread.status)
-    return (await session.execute(stmt)).scalar() == "busy"
-
-
-
-
-
-async def error_of(session: AsyncSession, run_id: UUID) -> dict[str, Any] | None:
-    return (await session.execute(select(Run.error).where(Run.run_id == run_id))).scalar()

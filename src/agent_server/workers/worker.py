@@ -222,7 +222,7 @@ async def sweep_lapsed_runs(state: AppState) -> None:
     async with state.sessionmaker.begin() as session:
         requeued, failed = await repo.requeue_lapsed(session, state.settings.max_attempts)
         for run in failed:
-            await repo.settle_thread(session, run["thread_id"], "error", None, None)
+            await repo.fail_thread(session, run["thread_id"])
     for run in requeued:
         logger.warning("run %s lost its worker; re-queued", run["run_id"])
     for run in failed:
