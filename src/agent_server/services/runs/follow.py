@@ -22,6 +22,7 @@ from agent_server.repositories import runs as repo
 from agent_server.repositories import threads as threads_repo
 from agent_server.services.runs.cancel import cancel_active_run
 from agent_server.state import AppState
+from agent_server.streaming.broker import Broker
 from agent_server.streaming.events import SUMMARY, StreamEvent
 
 logger = logging.getLogger(__name__)
@@ -51,9 +52,10 @@ async def delete_run(session: AsyncSession, thread_id: UUID, run_id: UUID) -> No
 
 async def outcome_of(state: AppState, run_id: UUID) -> dict[str, Any] | None:
     """The run's summary event (status, output, error), waiting for it while the run is active."""
-    async for event in state.broker.subscribe(run_id):
-        if event.event == SUMMARY:
-            return dict(orjson.loads(event.data))
+    async for batch in event_batches(state.broker, run_id, None):
+        for event in batch:
+            if event.event == SUMMARY:
+                return dict(orjson.loads(event.data))
     return None
 
 
@@ -81,19 +83,35 @@ def run_headers(run: dict[str, Any]) -> dict[str, str]:
     return {"Content-Location": base, "Location": f"{base}/stream"}
 
 
-async def sse_events(state: AppState, run_id: UUID, after: int | None) -> AsyncIterator[ServerSentEvent]:
-    async for event in state.broker.subscribe(run_id, after):
-        if event.event != SUMMARY:
-            yield to_sse(event)
+async def event_batches(broker: Broker, run_id: UUID, after: int | None) -> AsyncIterator[list[StreamEvent]]:
+    """The run's events in lists of those ready together, from brokers that can tell (else one per list)."""
+    batches = getattr(broker, "subscribe_batches", None)
+    if batches is not None:
+        async for batch in batches(run_id, after):
+            yield batch
+        return
+    async for event in broker.subscribe(run_id, after):
+        yield [event]
 
 
-def to_sse(event: StreamEvent) -> ServerSentEvent:
-    return ServerSentEvent(data=event.data.decode(), event=event.event, id=str(event.seq))
+async def sse_events(state: AppState, run_id: UUID, after: int | None) -> AsyncIterator[bytes]:
+    """SSE frames, all the events ready at one wake-up in one chunk: one write (one send, one syscall) for them."""
+    async for batch in event_batches(state.broker, run_id, after):
+        chunk = b"".join([sse_frame(event) for event in batch if event.event != SUMMARY])
+        if chunk:
+            yield chunk
+
+
+def sse_frame(event: StreamEvent) -> bytes:
+    """The frame sse-starlette's ServerSentEvent would encode (CRLF lines), built directly."""
+    if b"\n" in event.data or b"\r" in event.data or "\n" in event.event or "\r" in event.event:
+        return ServerSentEvent(data=event.data.decode(), event=event.event, id=str(event.seq)).encode()
+    return b"id: %d\r\nevent: %s\r\ndata: %s\r\n\r\n" % (event.seq, event.event.encode(), event.data)
 
 
 def stream_response(state: AppState, request: Request, run: dict[str, Any], after: int | None,
                     cancel_on_disconnect: bool) -> EventSourceResponse:
-    async def events() -> AsyncIterator[ServerSentEvent]:
+    async def events() -> AsyncIterator[bytes]:
         finished = False
         try:
             async for item in sse_events(state, run["run_id"], after):
@@ -132,7 +150,7 @@ async def thread_stream(session: AsyncSession, state: AppState, thread_id: UUID,
         raise ThreadNotFound(thread_id)
     await session.close()
 
-    async def events() -> AsyncIterator[ServerSentEvent]:
+    async def events() -> AsyncIterator[bytes]:
         seen: set[UUID] = set()
         while True:
             async with state.sessionmaker() as fresh:
@@ -146,7 +164,7 @@ async def thread_stream(session: AsyncSession, state: AppState, thread_id: UUID,
     return EventSourceResponse(events(), ping=KEEPALIVE_SECONDS, sep="\n")
 
 
-async def _nothing() -> AsyncIterator[ServerSentEvent]:
+async def _nothing() -> AsyncIterator[bytes]:
     await asyncio.sleep(0)
     return
     yield  # pragma: no cover - makes this an async generator
