@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
@@ -96,6 +97,11 @@ async def close_app_state(state: AppState) -> None:
     await state.pool.close()
 
 
+def read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions on the same pool whose connections autocommit: a read needs no transaction around it."""
+    return create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))  # type: ignore[arg-type]
+
+
 def custom_routes(config: ProjectConfig) -> list[BaseRoute]:
     """Routes of the user's `http.app`, mounted beside (and ahead of) ours."""
     if not config.http.app:
@@ -115,6 +121,7 @@ def create_app(settings: Settings | None = None, config: ProjectConfig | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.olg = await open_app_state(settings, config)
+        app.state.read_sessionmaker = read_sessionmaker(app.state.olg.engine)
         try:
             yield
         finally:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_server.db.unit_of_work import commit
 from agent_server.state import AppState
@@ -33,5 +33,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         await commit(session)
 
 
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """For requests that only read: an autocommit session, so no BEGIN and COMMIT round trips (nothing to commit)."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.read_sessionmaker
+    async with sessionmaker() as session:
+        yield session
+
+
 State = Annotated[AppState, Depends(get_app_state)]
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ReadSession = Annotated[AsyncSession, Depends(get_read_session, scope="function")]

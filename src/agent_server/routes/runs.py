@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse
 
 from agent_server.db.unit_of_work import commit
-from agent_server.deps import Session, State
+from agent_server.deps import ReadSession, Session, State
 from agent_server.errors import ErrorResponses, Unprocessable
 from agent_server.models.runs import CancelAction, Run, RunCreate, RunsCancel, RunSearch
 from agent_server.responses import JSONResponse
@@ -50,12 +50,12 @@ async def wait_run(thread_id: UUID, body: RunCreate, session: Session, state: St
 
 
 @router.get("/threads/{thread_id}/runs", summary="List runs", responses={200: {"model": list[Run]}})
-async def list_runs(thread_id: UUID, session: Session, query: Annotated[RunSearch, Query()]) -> JSONResponse:
+async def list_runs(thread_id: UUID, session: ReadSession, query: Annotated[RunSearch, Query()]) -> JSONResponse:
     return JSONResponse(await follow.list_runs(session, thread_id, query))
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}", summary="Get run", responses={200: {"model": Run}})
-async def get_run(thread_id: UUID, run_id: UUID, session: Session) -> JSONResponse:
+async def get_run(thread_id: UUID, run_id: UUID, session: ReadSession) -> JSONResponse:
     return JSONResponse(await follow.get_run(session, thread_id, run_id))
 
 
