@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, cast, delete, exists, func, literal, select, text, update
+from sqlalchemy import ColumnElement, Table, bindparam, cast, delete, exists, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,20 @@ from agent_server.repositories.common import jsonb_contains, order, paginate
 COLUMNS = (
     Thread.thread_id, Thread.created_at, Thread.updated_at, Thread.metadata_, Thread.status, Thread.config,
     Thread.values, Thread.interrupts,
+)
+# The hot statements (a thread read by every run, stream and state call; a thread inserted by every create and
+# stateless run) as plain Core, built once: the ORM path and building them per call cost 0.5-0.7 ms of CPU.
+_THREADS: Table = Thread.__table__  # type: ignore[assignment]
+_CORE_COLUMNS = tuple(_THREADS.c[name] for name in (
+    "thread_id", "created_at", "updated_at", "metadata", "status", "config", "values", "interrupts",
+))
+_GET = select(*_CORE_COLUMNS).where(_THREADS.c.thread_id == bindparam("thread_id"))
+_GET_FOR_UPDATE = _GET.with_for_update()
+_INSERT_NEW = (
+    pg_insert(_THREADS)
+    .values(thread_id=bindparam("thread_id"), metadata=bindparam("metadata", type_=JSONB))
+    .on_conflict_do_nothing(index_elements=["thread_id"])
+    .returning(*_CORE_COLUMNS)
 )
 SORT_COLUMNS = {
     "thread_id": Thread.thread_id, "status": Thread.status, "created_at": Thread.created_at,
@@ -60,17 +74,17 @@ def _filters(
 
 
 async def get(session: AsyncSession, thread_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
-    stmt = select(*COLUMNS).where(Thread.thread_id == thread_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = (await session.execute(stmt)).first()
-    return _as_dict(row) if row else None
+    row = (await session.execute(_GET_FOR_UPDATE if for_update else _GET, {"thread_id": thread_id})).first()
+    return dict(row._mapping) if row else None
 
 
 async def insert_new(
     session: AsyncSession, thread_id: UUID, metadata: dict[str, Any], **fields: Any
 ) -> dict[str, Any] | None:
     """Insert a thread; None when that id exists already. `fields`: status, values, interrupts, config."""
+    if not fields:
+        row = (await session.execute(_INSERT_NEW, {"thread_id": thread_id, "metadata": metadata})).first()
+        return dict(row._mapping) if row else None
     stmt = (
         pg_insert(Thread)
         .values(thread_id=thread_id, metadata_=metadata, **fields)
