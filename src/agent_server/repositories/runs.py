@@ -80,12 +80,24 @@ async def insert_run(session: AsyncSession, values: dict[str, Any], thread_metad
     return created
 
 
-LOCK_THREAD_SQL = text("SELECT thread_id FROM threads WHERE thread_id = :thread_id FOR UPDATE")
+# The run's assistant, and its thread locked for the transaction (runs are enqueued under that lock): one statement.
+# The statement that enqueues comes after the lock is held, so it sees every run committed before.
+ASSISTANT_AND_THREAD_SQL = text("""
+SELECT assistant_id, graph_id, config, context,
+       (SELECT thread_id FROM threads WHERE thread_id = :thread_id FOR UPDATE) IS NOT NULL AS thread_locked
+FROM assistants WHERE assistant_id = :assistant_id
+""")
 
 
-async def lock_thread(session: AsyncSession, thread_id: UUID) -> bool:
-    """Lock the thread row for this transaction (runs are enqueued under it); False when there is no thread."""
-    return (await session.execute(LOCK_THREAD_SQL, {"thread_id": thread_id})).first() is not None
+async def assistant_and_locked_thread(session: AsyncSession, assistant_id: UUID,
+                                      thread_id: UUID | None) -> tuple[dict[str, Any] | None, bool]:
+    """(the assistant's id, graph_id, config and context, or None; whether the thread exists, now locked)."""
+    params = {"assistant_id": assistant_id, "thread_id": thread_id}
+    row = (await session.execute(ASSISTANT_AND_THREAD_SQL, params)).first()
+    if row is None:
+        return None, False
+    assistant = dict(row._mapping)
+    return assistant, assistant.pop("thread_locked")
 
 
 async def notify_workers(session: AsyncSession, run_id: UUID) -> None:

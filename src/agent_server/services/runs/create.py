@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_server.db.unit_of_work import on_commit, on_rollback
-from agent_server.errors import BadRequest, Conflict, ThreadNotFound, Unprocessable
+from agent_server.errors import AssistantNotFound, BadRequest, Conflict, ThreadNotFound, Unprocessable
 from agent_server.models.runs import RunCreate
 from agent_server.repositories import runs as repo
 from agent_server.repositories import threads as threads_repo
@@ -58,14 +58,14 @@ def run_kwargs(body: RunCreate, temporary: bool) -> dict[str, Any]:
     }
 
 
-async def prepare_thread(session: AsyncSession, state: AppState, thread_id: UUID | None, body: RunCreate,
-                         thread_metadata: dict[str, Any]) -> tuple[UUID, bool]:
-    """The run's thread, locked (created when stateless or `if_not_exists=create`); applies the multitask strategy."""
+async def prepare_thread(session: AsyncSession, state: AppState, thread_id: UUID | None, thread_exists: bool,
+                         body: RunCreate, thread_metadata: dict[str, Any]) -> tuple[UUID, bool]:
+    """The run's thread (created when stateless or `if_not_exists=create`); applies the multitask strategy."""
     if thread_id is None:
         thread_id = uuid4()
         await threads_repo.insert_new(session, thread_id, thread_metadata)
         return thread_id, True
-    if not await repo.lock_thread(session, thread_id):
+    if not thread_exists:
         if body.if_not_exists != "create":
             raise ThreadNotFound(thread_id)
         await threads_repo.insert_new(session, thread_id, thread_metadata)
@@ -92,9 +92,12 @@ async def create_run(session: AsyncSession, state: AppState, body: RunCreate, th
     """Insert (= enqueue) a run; when this process has a free slot and the run can start now, it starts at commit."""
     stateless = thread_id is None
     validate_run_request(state, body, stateless)
-    assistant = await assistants_service.get_assistant(session, state, body.assistant_id)
+    assistant_id = assistants_service.parse_assistant_id(body.assistant_id, state.graphs)
+    assistant, thread_exists = await repo.assistant_and_locked_thread(session, assistant_id, thread_id)
+    if assistant is None:
+        raise AssistantNotFound(body.assistant_id)
     thread_metadata = {"graph_id": assistant["graph_id"], "assistant_id": str(assistant["assistant_id"])}
-    thread_id, temporary = await prepare_thread(session, state, thread_id, body, thread_metadata)
+    thread_id, temporary = await prepare_thread(session, state, thread_id, thread_exists, body, thread_metadata)
     kwargs = run_kwargs(body, temporary)
     if auth_user is not None:
         kwargs["auth_user"] = auth_user
