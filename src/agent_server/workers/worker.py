@@ -61,7 +61,7 @@ class Worker:
         self._wakeup = asyncio.Event()
         # More runs may be claimable than we had slots for: a finishing run wakes the claim loop.
         self._backlog = False
-        self._reserved = 0  # slots held by runs being created in this process (see Slot)
+        self._reserved = 0  # slots held by runs being created in this process (see Slot) and by a claim under way
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
 
@@ -139,7 +139,11 @@ class Worker:
             free = self.free_slots
             self._backlog = free <= 0
             if free > 0:
-                claimed = await self._claim(free)
+                self._reserved += free  # runs created while the claim is out must not take these slots too
+                try:
+                    claimed = await self._claim(free)
+                finally:
+                    self._reserved -= free
                 self._backlog = len(claimed) == free
                 for run, assistant in claimed:
                     self._launch(run, assistant)
