@@ -16,11 +16,13 @@ import pytest
 import pytest_asyncio
 from conftest import ServedApp, make_settings, project_config
 from helpers import assert_error, tag
+from langgraph.store.base import GetOp, PutOp
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from agent_server.app import create_app
 from agent_server.config import StoreConfig, TTLConfig
+from agent_server.db.langgraph import ServerStore
 
 
 def ns(*labels: str) -> list[str]:
@@ -452,6 +454,28 @@ async def test_configured_refresh_on_read_false_keeps_expiry_unless_asked(
     assert (await expiry_of(database_url, namespace, "k"))[0] == expires
     await ttl_default_client.store.get_item(namespace, "k", refresh_ttl=True)
     refreshed = (await expiry_of(database_url, namespace, "k"))[0]
+    assert refreshed is not None
+    assert expires is not None
+    assert refreshed > expires
+
+
+async def test_a_single_get_reads_as_langgraph_s_batched_get(served: ServedApp, database_url: str) -> None:
+    """ServerStore answers one get with its own statement, and several with LangGraph's: the same items."""
+    store = served.app.state.olg.store
+    assert isinstance(store, ServerStore)
+    namespace = tuple(ns(tag()))
+    await store.abatch([PutOp(namespace, "a", {"v": [1, "x"]}, ttl=5), PutOp(namespace, "b", {"v": 2})])
+    for key in ("a", "b", "missing"):
+        for refresh in (False, True):
+            (alone,) = await store.abatch([GetOp(namespace, key, refresh_ttl=refresh)])
+            batched, _ = await store.abatch([GetOp(namespace, key, refresh_ttl=refresh), GetOp(namespace, "zz")])
+            assert (alone and alone.dict()) == (batched and batched.dict())
+    expires = (await expiry_of(database_url, list(namespace), "a"))[0]
+    await store.abatch([GetOp(namespace, "a", refresh_ttl=False)])
+    assert (await expiry_of(database_url, list(namespace), "a"))[0] == expires
+    await asyncio.sleep(0.01)
+    await store.abatch([GetOp(namespace, "a", refresh_ttl=True)])
+    refreshed = (await expiry_of(database_url, list(namespace), "a"))[0]
     assert refreshed is not None
     assert expires is not None
     assert refreshed > expires
