@@ -75,12 +75,12 @@ async def test_a_run_on_an_idle_thread_starts_at_creation_and_the_next_one_queue
 ) -> None:
     await settled(worker)
     t = await client.threads.create()
-    first = await client.runs.create(t["thread_id"], "slow", input=slow("1", 0.3))
+    first = await client.runs.create(t["thread_id"], "slow", input=slow("1", 1.0))
     second = await client.runs.create(t["thread_id"], "slow", input=slow("2", 0))
     assert first["status"] == "running"  # inserted claimed, started at commit
     assert second["status"] == "pending"  # behind `first` on its thread
     # `first` finishing sees `second` queued on its thread and wakes the claim loop (the poll is 5 s).
-    await asyncio.wait_for(client.runs.join(t["thread_id"], second["run_id"]), timeout=3)
+    await asyncio.wait_for(client.runs.join(t["thread_id"], second["run_id"]), timeout=4)
     assert (await client.threads.get_state(t["thread_id"]))["values"]["log"] == ["1", "2"]
     assert (await client.threads.get(t["thread_id"]))["status"] == "idle"
 
@@ -101,11 +101,11 @@ async def test_with_every_slot_taken_a_run_waits_and_starts_when_one_frees(
 ) -> None:
     await settled(worker)
     threads = [await client.threads.create() for _ in range(SLOTS + 1)]
-    runs = [await client.runs.create(t["thread_id"], "slow", input=slow(str(i), 0.3))
+    runs = [await client.runs.create(t["thread_id"], "slow", input=slow(str(i), 1.0))
             for i, t in enumerate(threads)]
     assert [r["status"] for r in runs] == ["running"] * SLOTS + ["pending"]
     # The last run is claimed when a slot frees (the finishing run wakes the claim loop, not the 5 s poll).
-    result = await asyncio.wait_for(client.runs.join(threads[-1]["thread_id"], runs[-1]["run_id"]), timeout=3)
+    result = await asyncio.wait_for(client.runs.join(threads[-1]["thread_id"], runs[-1]["run_id"]), timeout=4)
     assert result["log"] == [str(SLOTS)]
 
 
