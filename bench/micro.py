@@ -7,6 +7,8 @@ times, with process CPU time, and counts the database round trips (psycopg waits
 
   thread.create -> run.create (POST /runs body) -> run.claim -> run.execute (graph + checkpoints + settle)
 
+(a server whose worker has a free slot skips run.claim: the run is inserted claimed and starts at commit)
+
 plus alternatives that show what a change would save (`alt.*`). Use a scratch database: it writes runs.
 Compare with `bench/run.py`'s "server CPU ms/run": the difference is HTTP, FastAPI and the wait/stream plumbing.
 """
