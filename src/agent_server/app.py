@@ -99,7 +99,7 @@ async def close_app_state(state: AppState) -> None:
 
 def read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions on the same pool whose connections autocommit: a read needs no transaction around it."""
-    return create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))  # type: ignore[arg-type]
+    return create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
 
 
 def custom_routes(config: ProjectConfig) -> list[BaseRoute]:
