@@ -70,6 +70,7 @@ async def open_app_state(settings: Settings, config: ProjectConfig, *, host_work
     broker = make_broker(settings, pool, listener)
     state = AppState(
         settings=settings, config=config, engine=engine, sessionmaker=create_sessionmaker(engine),
+        read_sessionmaker=read_sessionmaker(engine),
         pool=pool, checkpointer=checkpointer, store=store, graphs=graphs, broker=broker, listener=listener,
         http=httpx.AsyncClient(),
     )
@@ -121,7 +122,6 @@ def create_app(settings: Settings | None = None, config: ProjectConfig | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.olg = await open_app_state(settings, config)
-        app.state.read_sessionmaker = read_sessionmaker(app.state.olg.engine)
         try:
             yield
         finally:

@@ -32,6 +32,7 @@ class AppState:
     config: ProjectConfig
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    read_sessionmaker: async_sessionmaker[AsyncSession]  # autocommit: reads need no BEGIN/COMMIT round trips
     pool: AsyncConnectionPool
     checkpointer: AsyncPostgresSaver
     store: AsyncPostgresStore
