@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -121,8 +122,20 @@ def store_options(config: ProjectConfig) -> dict[str, Any]:
     return options
 
 
+class PooledPostgresSaver(AsyncPostgresSaver):
+    """LangGraph's Postgres checkpointer without its process-wide lock.
+
+    The lock guards a single shared connection; on a pool every operation has a connection of its own, and the
+    lock only serialised every checkpoint read and write of the process (one round trip at a time).
+    """
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        super().__init__(pool)
+        self.lock = contextlib.nullcontext()  # type: ignore[assignment]
+
+
 async def open_checkpointer(pool: AsyncConnectionPool, *, setup: bool) -> AsyncPostgresSaver:
-    checkpointer = AsyncPostgresSaver(pool)
+    checkpointer = PooledPostgresSaver(pool)
     if setup:
         await checkpointer.setup()
     return checkpointer
