@@ -21,6 +21,7 @@ from agent_server.db.engine import create_engine, create_sessionmaker, open_lang
 from agent_server.db.langgraph import open_persistence
 from agent_server.db.migrate import upgrade_schema_async
 from agent_server.errors import add_exception_handlers
+from agent_server.middleware import BodyLimitMiddleware
 from agent_server.responses import JSONResponse
 from agent_server.routing import RouteIndex, add_routes
 from agent_server.services.assistants import sync_default_assistants
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None, config: ProjectConfig | None = 
         add_routes(app.router, router)
     # The user's routes first (they may shadow ours), then the index, then the routes it indexes.
     app.router.routes[:0] = [*custom_routes(config), RouteIndex(app.router.routes)]
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if config.http.cors is not None:
         cors = config.http.cors
         app.add_middleware(

@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".open_langgraph"), alias="OPEN_LANGGRAPH_DATA_DIR")
     config_path: Path = Field(default=Path("open_langgraph.json"), alias="OPEN_LANGGRAPH_CONFIG")
     db_pool_size: int = Field(default=10, alias="OPEN_LANGGRAPH_DB_POOL_SIZE", ge=1, le=200)
-    max_body_bytes: int = Field(default=10 * 1024 * 1024, alias="OPEN_LANGGRAPH_MAX_BODY_BYTES")
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, alias="OPEN_LANGGRAPH_MAX_BODY_BYTES", ge=1024)
     auto_migrate: bool = Field(default=True, alias="OPEN_LANGGRAPH_AUTO_MIGRATE")
     n_jobs_per_worker: int = Field(default=10, alias="OPEN_LANGGRAPH_N_JOBS_PER_WORKER", ge=0, le=1000)
     broker: Literal["auto", "memory", "postgres", "redis"] = Field(
