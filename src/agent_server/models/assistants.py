@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from agent_server.models.common import ApiModel, IfExists, Limit, Metadata, Offset, SortOrder
+from agent_server.models.common import ApiModel, IfExists, Limit, Metadata, Offset, SortOrder, StorableObject
 
 AssistantField = Literal[
     "assistant_id", "graph_id", "name", "description", "config", "context", "metadata", "version",
@@ -20,9 +20,9 @@ AssistantSortBy = Literal["assistant_id", "graph_id", "name", "created_at", "upd
 class AssistantCreate(ApiModel):
     graph_id: str = Field(min_length=1)
     assistant_id: UUID | None = None
-    config: dict[str, Any] = Field(default_factory=dict)
-    context: dict[str, Any] = Field(default_factory=dict)
-    metadata: Metadata = Field(default_factory=dict)
+    config: StorableObject = Field(default_factory=dict)
+    context: StorableObject = Field(default_factory=dict)
+    metadata: StorableObject = Field(default_factory=dict)
     if_exists: IfExists = "raise"
     name: str | None = None
     description: str | None = None
@@ -30,15 +30,15 @@ class AssistantCreate(ApiModel):
 
 class AssistantPatch(ApiModel):
     graph_id: str | None = Field(default=None, min_length=1)
-    config: dict[str, Any] | None = None
-    context: dict[str, Any] | None = None
-    metadata: Metadata | None = None
+    config: StorableObject | None = None
+    context: StorableObject | None = None
+    metadata: StorableObject | None = None
     name: str | None = None
     description: str | None = None
 
 
 class AssistantFilter(ApiModel):
-    metadata: Metadata | None = None
+    metadata: StorableObject | None = None
     graph_id: str | None = None
     name: str | None = None
 
@@ -52,7 +52,7 @@ class AssistantSearch(AssistantFilter):
 
 
 class AssistantVersionsSearch(ApiModel):
-    metadata: Metadata | None = None
+    metadata: StorableObject | None = None
     limit: Limit = 10
     offset: Offset = 0
 

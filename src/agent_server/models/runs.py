@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, field_validator
 
-from agent_server.models.common import ApiModel, Limit, Metadata, Offset
+from agent_server.models.common import ApiModel, Limit, Metadata, Offset, StorableObject, StorableValue
 
 StreamMode = Literal[
     "values", "messages", "messages-tuple", "updates", "events", "debug", "custom", "checkpoints", "tasks"
@@ -19,9 +19,9 @@ CancelAction = Literal["interrupt", "rollback"]
 
 
 class CommandSpec(ApiModel):
-    resume: Any | None = None
+    resume: StorableValue | None = None
     goto: str | dict[str, Any] | list[str | dict[str, Any]] | None = None
-    update: dict[str, Any] | list[tuple[str, Any]] | None = None
+    update: StorableObject | list[tuple[str, StorableValue]] | None = None
 
 
 class CheckpointSpec(ApiModel):
@@ -33,11 +33,11 @@ class CheckpointSpec(ApiModel):
 
 class RunCreate(ApiModel):
     assistant_id: str = Field(min_length=1)
-    input: Any | None = None
+    input: StorableValue | None = None
     command: CommandSpec | None = None
-    config: dict[str, Any] | None = None
-    context: dict[str, Any] | None = None
-    metadata: Metadata | None = None
+    config: StorableObject | None = None
+    context: StorableObject | None = None
+    metadata: StorableObject | None = None
     stream_mode: StreamMode | list[StreamMode] = "values"
     stream_subgraphs: bool = False
     stream_resumable: bool = False

@@ -7,10 +7,11 @@ integer ranges) is made here, so bad input is a 422 and never reaches the store.
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
+
+from agent_server.models.common import StorableObject, check_storable
 
 MAX_PAGE_SIZE = 1000
 MAX_OFFSET = 2**62  # beyond any row count; keeps the value inside Postgres' bigint
@@ -44,28 +45,6 @@ def check_text(text: str) -> str:
     return text
 
 
-def check_json(value: Any, path: str = "") -> None:
-    """PostgreSQL's jsonb refuses NaN, Infinity and the NUL character, which Python's JSON parser lets in."""
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{path or 'value'} must be a finite number")
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError(f"{path or 'value'} must not contain NUL characters")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if "\x00" in key:
-                raise ValueError("object keys must not contain NUL characters")
-            check_json(item, f"{path}.{key}" if path else key)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            check_json(item, f"{path}[{i}]")
-
-
-def check_json_object(value: dict[str, Any]) -> dict[str, Any]:
-    check_json(value)
-    return value
-
-
 COMPARISONS = ("$gt", "$gte", "$lt", "$lte")
 OPERATORS = ("$eq", "$ne", *COMPARISONS)
 
@@ -76,7 +55,7 @@ def is_operator_clause(condition: Any) -> bool:
 
 def check_filter(filter_: dict[str, Any]) -> dict[str, Any]:
     """`{field: value}` matches equal values; `{field: {"$op": value}}` applies the store's operators."""
-    check_json(filter_)
+    check_storable(filter_, "filter")
     for field, condition in filter_.items():
         if not is_operator_clause(condition):
             continue
@@ -96,7 +75,7 @@ Label = Annotated[str, AfterValidator(check_label)]
 Labels = list[Label]
 ItemNamespace = Annotated[Labels, AfterValidator(check_namespace)]
 Key = Annotated[str, Field(min_length=1), AfterValidator(check_text)]
-JsonObject = Annotated[dict[str, Any], AfterValidator(check_json_object)]
+JsonObject = StorableObject
 IndexFields = list[Annotated[str, Field(min_length=1), AfterValidator(check_text)]]
 
 

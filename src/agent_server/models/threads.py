@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from agent_server.models.common import ApiModel, IfExists, Limit, SortOrder
+from agent_server.models.common import ApiModel, IfExists, Limit, SortOrder, StorableObject, check_storable
 
 ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
 # The reference accepts `state_updated_at`; the SDK also offers `context` (absent from our threads).
@@ -22,26 +21,8 @@ PruneStrategy = Literal["delete", "keep_latest"]
 MAX_OFFSET = 2**62  # larger offsets cannot reach Postgres' bigint anyway
 
 
-def _storable(value: Any) -> Any:
-    """Reject what jsonb or our JSON rendering cannot hold (NUL, NaN/Infinity, huge integers): a 422, not a 500."""
-    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
-        raise ValueError("integers must fit in 64 bits")
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("text must not contain NUL characters")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("numbers must be finite")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _storable(key)
-            _storable(item)
-    elif isinstance(value, list):
-        for item in value:
-            _storable(item)
-    return value
-
-
-JsonObject = Annotated[dict[str, Any], AfterValidator(_storable)]
-JsonValues = Annotated[dict[str, Any] | list[Any] | None, AfterValidator(_storable)]
+JsonObject = StorableObject
+JsonValues = Annotated[dict[str, Any] | list[Any] | None, AfterValidator(check_storable)]
 Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET, description="rows to skip")]
 HistoryLimit = Annotated[int, Field(ge=1, le=1000, description="states to return (1-1000)")]
 
