@@ -21,10 +21,11 @@ from agent_server.db.engine import create_engine, create_sessionmaker, open_lang
 from agent_server.db.langgraph import open_persistence
 from agent_server.db.migrate import upgrade_schema_async
 from agent_server.errors import add_exception_handlers
-from agent_server.middleware import BodyLimitMiddleware
+from agent_server.middleware import AuthenticationMiddleware, BodyLimitMiddleware
 from agent_server.responses import JSONResponse
 from agent_server.routing import RouteIndex, add_routes
 from agent_server.services.assistants import sync_default_assistants
+from agent_server.services.auth import AuthEngine
 from agent_server.services.graphs import GraphRegistry, add_dependencies_to_path, import_object
 from agent_server.settings import Settings
 from agent_server.state import AppState
@@ -115,6 +116,14 @@ def custom_routes(config: ProjectConfig) -> list[BaseRoute]:
     return list(routes)
 
 
+def warn_about_auth(auth: AuthEngine) -> None:
+    if not auth.enabled:
+        logger.warning("NO AUTHENTICATION: every client can read and change everything. "
+                       "Set auth.path or OPEN_LANGGRAPH_JWT_* to require a user.")
+    elif auth.has_authorization_handlers:
+        logger.warning("auth: requests are authenticated, but @auth.on handlers are not enforced yet")
+
+
 def create_app(settings: Settings | None = None, config: ProjectConfig | None = None) -> FastAPI:
     settings = settings or Settings()
     config = config or load_config(settings.config_path)
@@ -138,8 +147,14 @@ def create_app(settings: Settings | None = None, config: ProjectConfig | None = 
     add_exception_handlers(app)
     for router in api_routers(config):
         add_routes(app.router, router)
+    user_routes = custom_routes(config)
     # The user's routes first (they may shadow ours), then the index, then the routes it indexes.
-    app.router.routes[:0] = [*custom_routes(config), RouteIndex(app.router.routes)]
+    app.router.routes[:0] = [*user_routes, RouteIndex(app.router.routes)]
+    auth = AuthEngine.from_config(config, settings)
+    warn_about_auth(auth)
+    if auth.enabled:
+        open_routes = [] if config.http.enable_custom_route_auth else user_routes
+        app.add_middleware(AuthenticationMiddleware, engine=auth, open_routes=open_routes)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if config.http.cors is not None:
         cors = config.http.cors

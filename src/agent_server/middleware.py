@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
+from langgraph_sdk import Auth
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_server.responses import dumps
+from agent_server.services.auth import AuthEngine
 
 
 class BodyTooLarge(HTTPException):
@@ -15,10 +21,11 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"Request body is larger than {max_bytes} bytes")
 
 
-async def send_error(send: Send, status: int, detail: str) -> None:
+async def send_error(send: Send, status: int, detail: str, headers: Mapping[str, str] | None = None) -> None:
     body = dumps({"detail": detail})
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -67,3 +74,34 @@ class BodyLimitMiddleware:
         except BodyTooLarge as exc:
             if not started:
                 await send_error(send, exc.status_code, exc.detail)
+
+
+PUBLIC_PATHS = frozenset({"/ok", "/info", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+
+
+class AuthenticationMiddleware:
+    """Every request but the public ones needs a user from the configured authenticator (401/403 otherwise).
+
+    The user is kept in the request's state (`request.state.auth_user`). Routes of the user's own `http.app`
+    are authenticated only when `http.enable_custom_route_auth` is set.
+    """
+
+    def __init__(self, app: ASGIApp, engine: AuthEngine, open_routes: Sequence[BaseRoute] = ()) -> None:
+        self.app = app
+        self.engine = engine
+        self.open_routes = list(open_routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS or self._is_open_route(scope):
+            await self.app(scope, receive, send)
+            return
+        try:
+            user = await self.engine.authenticate(Request(scope))
+        except Auth.exceptions.HTTPException as exc:
+            await send_error(send, exc.status_code, str(exc.detail), exc.headers)
+            return
+        scope.setdefault("state", {})["auth_user"] = user
+        await self.app(scope, receive, send)
+
+    def _is_open_route(self, scope: Scope) -> bool:
+        return any(route.matches(scope)[0] == Match.FULL for route in self.open_routes)
