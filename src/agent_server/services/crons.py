@@ -22,8 +22,8 @@ from agent_server.models.crons import CronCount, CronCreate, CronPatch, CronSear
 from agent_server.models.runs import RunCreate
 from agent_server.repositories import crons as repo
 from agent_server.repositories import threads as threads_repo
-from agent_server.repositories.common import pick
 from agent_server.services import assistants as assistants_service
+from agent_server.services.pagination import page_with_headers
 from agent_server.services.runs import create as runs_create
 from agent_server.state import AppState
 
@@ -163,18 +163,13 @@ async def delete_cron(session: AsyncSession, cron_id: UUID) -> None:
 
 
 async def search_crons(session: AsyncSession, body: CronSearch) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """One page and the reference's pagination headers (`X-Pagination-Total`, `X-Pagination-Next`)."""
+    """One page and the reference's pagination headers."""
     found = await repo.search(
         session, assistant_id=body.assistant_id, thread_id=body.thread_id, metadata=body.metadata,
         enabled=body.enabled, limit=body.limit + 1, offset=body.offset, sort_by=body.sort_by,
         sort_order=body.sort_order,
     )
-    page, more = found[:body.limit], len(found) > body.limit
-    headers = (
-        {"X-Pagination-Total": str(body.offset + body.limit + 1), "X-Pagination-Next": str(body.offset + body.limit)}
-        if more else {"X-Pagination-Total": str(body.offset + len(page))}
-    )
-    return [pick(c, list(body.select) if body.select else None) for c in page], headers
+    return page_with_headers(found, body.limit, body.offset, body.select)
 
 
 async def count_crons(session: AsyncSession, body: CronCount) -> int:

@@ -17,8 +17,8 @@ from agent_server.errors import Conflict, GraphNotFound, ThreadNotFound, Unproce
 from agent_server.models.threads import ThreadCreate, ThreadFilter, ThreadPatch, ThreadPrune, ThreadSearch
 from agent_server.repositories import crons as crons_repo
 from agent_server.repositories import threads as repo
-from agent_server.repositories.common import pick
 from agent_server.services import thread_state
+from agent_server.services.pagination import page_with_headers
 from agent_server.state import AppState
 
 _UNSET: Any = object()
@@ -74,17 +74,12 @@ async def delete_thread(session: AsyncSession, state: AppState, thread_id: UUID)
 
 
 async def search_threads(session: AsyncSession, body: ThreadSearch) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """One page and the reference's pagination headers (`X-Pagination-Total`, `X-Pagination-Next`)."""
+    """One page and the reference's pagination headers."""
     found = await repo.search(
         session, metadata=body.metadata, values=body.values, status=body.status, ids=body.ids,
         limit=body.limit + 1, offset=body.offset, sort_by=body.sort_by, sort_order=body.sort_order,
     )
-    page, more = found[:body.limit], len(found) > body.limit
-    headers = (
-        {"X-Pagination-Total": str(body.offset + body.limit + 1), "X-Pagination-Next": str(body.offset + body.limit)}
-        if more else {"X-Pagination-Total": str(body.offset + len(page))}
-    )
-    return [pick(t, list(body.select) if body.select else None) for t in page], headers
+    return page_with_headers(found, body.limit, body.offset, body.select)
 
 
 async def count_threads(session: AsyncSession, body: ThreadFilter) -> int:
