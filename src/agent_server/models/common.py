@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 MAX_PAGE_SIZE = 1000
+MAX_OFFSET = 2**62  # beyond any row count; keeps the value inside Postgres' bigint
 MAX_JSON_DEPTH = 100
 
 

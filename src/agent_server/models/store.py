@@ -11,10 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from agent_server.models.common import StorableObject, check_storable
+from agent_server.models.common import MAX_OFFSET, MAX_PAGE_SIZE, StorableObject, check_storable
 
-MAX_PAGE_SIZE = 1000
-MAX_OFFSET = 2**62  # beyond any row count; keeps the value inside Postgres' bigint
 MAX_DEPTH = 2**31 - 1  # the store casts max_depth to a Postgres integer
 MAX_TTL_MINUTES = 10**9  # about 1900 years; keeps NOW() + ttl inside Postgres' timestamp range
 RESERVED_ROOT = "langgraph"

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from agent_server.models.common import ApiModel, IfExists, Limit, SortOrder, StorableObject, check_storable
+from agent_server.models.common import MAX_OFFSET, ApiModel, IfExists, Limit, SortOrder, StorableObject, check_storable
 
 ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
 # The reference accepts `state_updated_at`; the SDK also offers `context` (absent from our threads).
@@ -18,7 +18,6 @@ ThreadField = Literal[
     "values", "interrupts",
 ]
 PruneStrategy = Literal["delete", "keep_latest"]
-MAX_OFFSET = 2**62  # larger offsets cannot reach Postgres' bigint anyway
 
 
 JsonObject = StorableObject
