@@ -84,7 +84,7 @@ def to_auth_user(result: Any) -> AuthUser:
     raise TypeError(f"@auth.authenticate returned {type(result).__name__}; expected a user id or a user dict")
 
 
-async def request_arguments(request: Request) -> dict[str, Any]:
+def request_arguments(request: Request) -> dict[str, Any]:
     """Every argument an authenticate handler may ask for by name."""
     return {
         "request": request,
@@ -123,7 +123,7 @@ class AuthEngine:
         handler = self.auth._authenticate_handler if self.auth is not None else None
         if handler is None:
             return None
-        available = await request_arguments(request)
+        available = request_arguments(request)
         wanted = inspect.signature(handler).parameters
         result = await handler(**{name: available[name] for name in wanted if name in available})
         return to_auth_user(result)
