@@ -88,15 +88,20 @@ def package_name(project: Path) -> str:
 # --- graph forms and paths -------------------------------------------------------------------------------------
 
 
-def test_three_graph_forms(project: Path) -> None:
-    config = load_config(write_config(project, {
+def three_graph_forms(project: Path) -> dict[str, Any]:
+    """A file path, a module path, and a described entry."""
+    return {
         "dependencies": ["./src"],
         "graphs": {
             "file": "./graphs/defs.py:compiled",
             "module": f"{package_name(project)}.mod:compiled",
             "described": {"path": "./graphs/defs.py:uncompiled", "description": "a StateGraph"},
         },
-    }))
+    }
+
+
+def test_three_graph_forms(project: Path) -> None:
+    config = load_config(write_config(project, three_graph_forms(project)))
     specs = {spec.graph_id: spec for spec in config.graphs}
     assert list(specs) == ["file", "module", "described"]
     assert specs["described"].description == "a StateGraph"
@@ -106,14 +111,7 @@ def test_three_graph_forms(project: Path) -> None:
 
 
 async def test_every_form_loads_and_runs(project: Path) -> None:
-    config = load_config(write_config(project, {
-        "dependencies": ["./src"],
-        "graphs": {
-            "file": "./graphs/defs.py:compiled",
-            "module": f"{package_name(project)}.mod:compiled",
-            "described": {"path": "./graphs/defs.py:uncompiled", "description": "a StateGraph"},
-        },
-    }))
+    config = load_config(write_config(project, three_graph_forms(project)))
     registry = GraphRegistry.from_config(config, None, None)
     assert registry.graph_ids == ["file", "module", "described"]
     assert registry.description("described") == "a StateGraph"
