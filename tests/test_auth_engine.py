@@ -8,7 +8,8 @@ import pytest
 from langgraph_sdk import Auth
 from starlette.requests import Request
 
-from agent_server.services.auth import AuthEngine, AuthUser, Forbidden, matches, to_auth_user
+from agent_server.repositories.common import metadata_matches as matches
+from agent_server.services.auth import AuthEngine, AuthUser, Forbidden, to_auth_user
 
 ALICE = AuthUser("alice", permissions=["threads:write"], extra={"org_id": "acme"})
 

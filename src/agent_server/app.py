@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute
 
 from agent_server import __version__
 from agent_server.api import api_routers
-from agent_server.config import ProjectConfig, load_config
+from agent_server.config import CorsConfig, ProjectConfig, load_config
 from agent_server.db.engine import create_engine, create_sessionmaker, open_langgraph_pool
 from agent_server.db.langgraph import open_persistence
 from agent_server.db.migrate import upgrade_schema_async
@@ -36,6 +36,10 @@ from agent_server.streaming.postgres import PostgresBroker
 from agent_server.workers.worker import Worker
 
 logger = logging.getLogger(__name__)
+
+# CORS of `dev` without `http.cors`, as `langgraph dev`: any origin, so browser tools (Studio) can call it.
+DEV_CORS = CorsConfig(allow_origins=["*"],
+                      expose_headers=["X-Pagination-Total", "X-Pagination-Next", "Content-Location", "Location"])
 
 
 def apply_project_env(config: ProjectConfig) -> None:
@@ -116,6 +120,26 @@ def custom_routes(config: ProjectConfig) -> list[BaseRoute]:
     return list(routes)
 
 
+def cors_config(config: ProjectConfig, settings: Settings) -> CorsConfig | None:
+    """The config's `http.cors`; without it, any origin under `dev` and no CORS at all otherwise."""
+    if config.http.cors is not None:
+        return config.http.cors
+    return DEV_CORS if settings.dev_cors else None
+
+
+def add_cors(app: FastAPI, cors: CorsConfig) -> None:
+    """Outermost, so that preflights skip authentication and errors (401, 413) carry the CORS headers too."""
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=cors.allow_origins,
+        allow_methods=cors.allow_methods,
+        allow_headers=cors.allow_headers,
+        allow_credentials=cors.allow_credentials,
+        expose_headers=cors.expose_headers,
+        max_age=cors.max_age,
+    )
+
+
 def warn_about_auth(auth: AuthEngine) -> None:
     if not auth.enabled:
         logger.warning("NO AUTHENTICATION: every client can read and change everything. "
@@ -132,6 +156,7 @@ def create_app(settings: Settings | None = None, config: ProjectConfig | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.olg = await open_app_state(settings, config)
+        app.state.olg.auth = auth if auth.enabled else None
         try:
             yield
         finally:
@@ -156,17 +181,9 @@ def create_app(settings: Settings | None = None, config: ProjectConfig | None = 
         open_routes = [] if config.http.enable_custom_route_auth else user_routes
         app.add_middleware(AuthenticationMiddleware, engine=auth, open_routes=open_routes)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    if config.http.cors is not None:
-        cors = config.http.cors
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=cors.allow_origins,
-            allow_methods=cors.allow_methods,
-            allow_headers=cors.allow_headers,
-            allow_credentials=cors.allow_credentials,
-            expose_headers=cors.expose_headers,
-            max_age=cors.max_age,
-        )
+    cors = cors_config(config, settings)
+    if cors is not None:
+        add_cors(app, cors)
     return app
 
 

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_server.db.unit_of_work import commit
+from agent_server.services.auth import Actor
 from agent_server.state import AppState
 
 
@@ -20,6 +21,11 @@ async def get_app_state(request: Request) -> AppState:
 def app_state(request: Request) -> AppState:
     state: AppState = request.app.state.olg
     return state
+
+
+async def get_actor(request: Request) -> Actor:
+    """The authenticated user (set by the authentication middleware) with the app's authorization handlers."""
+    return Actor(app_state(request).auth, getattr(request.state, "auth_user", None))
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -39,6 +45,7 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+CurrentActor = Annotated[Actor, Depends(get_actor)]
 State = Annotated[AppState, Depends(get_app_state)]
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ReadSession = Annotated[AsyncSession, Depends(get_read_session, scope="function")]

@@ -15,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agent_server.config import ProjectConfig
+from agent_server.services.auth import AuthEngine
 from agent_server.services.graphs import GraphRegistry
 from agent_server.settings import Settings
 from agent_server.streaming.broker import Broker
@@ -41,6 +42,7 @@ class AppState:
     listener: PgListener
     http: httpx.AsyncClient
     worker: Worker | None = None
+    auth: AuthEngine | None = None  # None: the server is open
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def background(self, work: Coroutine[Any, Any, Any]) -> None:

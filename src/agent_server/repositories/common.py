@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, asc, cast, desc, literal
+from sqlalchemy import ColumnElement, Select, Text, asc, cast, desc, literal
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -12,6 +13,43 @@ from sqlalchemy.orm import InstrumentedAttribute
 def jsonb_contains(column: InstrumentedAttribute[Any], value: dict[str, Any]) -> ColumnElement[bool]:
     """`column @> value` — every key/value of `value` is present (nested objects match partially)."""
     return column.op("@>")(cast(literal(value, JSONB), JSONB))
+
+
+Scope = Mapping[str, Any] | None
+"""An auth handler's filters on an object's metadata; None for the server itself (and an open server)."""
+
+
+def metadata_scope(column: InstrumentedAttribute[Any] | ColumnElement[Any],
+                   filters: Scope) -> list[ColumnElement[bool]]:
+    """SQL for an auth handler's filters on a metadata column: `key: value` / `$eq` equality, `$contains` items.
+
+    None (no handler, or the server itself) restricts nothing.
+    """
+    conditions: list[ColumnElement[bool]] = []
+    for key, condition in (filters or {}).items():
+        field = column.op("->")(cast(literal(key), Text))
+        if isinstance(condition, Mapping) and "$contains" in condition:
+            wanted = condition["$contains"]
+            items = wanted if isinstance(wanted, list) else [wanted]
+            conditions.append(field.op("@>")(cast(literal(items, JSONB), JSONB)))
+        else:
+            value = condition["$eq"] if isinstance(condition, Mapping) else condition
+            conditions.append(field == cast(literal(value, JSONB), JSONB))
+    return conditions
+
+
+def metadata_matches(filters: Scope, metadata: Mapping[str, Any]) -> bool:
+    """Whether an object's metadata passes an auth handler's filters (the same rules as the SQL filters)."""
+    for key, condition in (filters or {}).items():
+        actual = metadata.get(key)
+        if isinstance(condition, Mapping) and "$contains" in condition:
+            wanted = condition["$contains"]
+            items = wanted if isinstance(wanted, list) else [wanted]
+            if not isinstance(actual, list) or any(item not in actual for item in items):
+                return False
+        elif actual != (condition["$eq"] if isinstance(condition, Mapping) else condition):
+            return False
+    return True
 
 
 def escape_like(text: str) -> str:

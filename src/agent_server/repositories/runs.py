@@ -11,6 +11,8 @@ from sqlalchemy import delete, exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_server.db.tables import ACTIVE_RUN_STATUSES, Run, Thread
+from agent_server.errors import ThreadNotFound
+from agent_server.repositories.common import Scope, metadata_matches, metadata_scope
 from agent_server.responses import dumps
 from agent_server.streaming.listener import CANCEL_CHANNEL, RUNS_CHANNEL
 
@@ -83,21 +85,30 @@ async def insert_run(session: AsyncSession, values: dict[str, Any], thread_metad
 # The run's assistant, and its thread locked for the transaction (runs are enqueued under that lock): one statement.
 # The statement that enqueues comes after the lock is held, so it sees every run committed before.
 ASSISTANT_AND_THREAD_SQL = text("""
-SELECT assistant_id, graph_id, config, context,
-       (SELECT thread_id FROM threads WHERE thread_id = :thread_id FOR UPDATE) IS NOT NULL AS thread_locked
+SELECT assistant_id, graph_id, config, context, metadata,
+       (SELECT metadata FROM threads WHERE thread_id = :thread_id FOR UPDATE) AS thread_metadata
 FROM assistants WHERE assistant_id = :assistant_id
 """)
 
 
-async def assistant_and_locked_thread(session: AsyncSession, assistant_id: UUID,
-                                      thread_id: UUID | None) -> tuple[dict[str, Any] | None, bool]:
-    """(the assistant's id, graph_id, config and context, or None; whether the thread exists, now locked)."""
+async def assistant_and_locked_thread(
+    session: AsyncSession, assistant_id: UUID, thread_id: UUID | None, *, assistant_scope: Scope, thread_scope: Scope,
+) -> tuple[dict[str, Any] | None, bool]:
+    """(the assistant's id, graph_id, config and context, or None; whether the thread exists, now locked).
+
+    An assistant outside `assistant_scope` is None; a thread outside `thread_scope` raises ThreadNotFound.
+    """
     params = {"assistant_id": assistant_id, "thread_id": thread_id}
     row = (await session.execute(ASSISTANT_AND_THREAD_SQL, params)).first()
     if row is None:
         return None, False
     assistant = dict(row._mapping)
-    return assistant, assistant.pop("thread_locked")
+    thread_metadata = assistant.pop("thread_metadata")
+    if not metadata_matches(assistant_scope, assistant.pop("metadata")):
+        return None, False
+    if thread_metadata is not None and not metadata_matches(thread_scope, thread_metadata):
+        raise ThreadNotFound(thread_id)
+    return assistant, thread_metadata is not None
 
 
 async def notify_workers(session: AsyncSession, run_id: UUID) -> None:
@@ -115,8 +126,20 @@ ACTIVE_SQL = text(f"SELECT {COLUMN_LIST} FROM runs WHERE thread_id = :thread_id 
                   "AND status IN ('pending', 'running') ORDER BY created_at")
 
 
-async def get(session: AsyncSession, thread_id: UUID, run_id: UUID) -> dict[str, Any] | None:
-    row = (await session.execute(GET_SQL, {"run_id": run_id, "thread_id": thread_id})).first()
+def on_visible_threads(thread_scope: Scope) -> list[Any]:
+    """Conditions keeping runs to threads an auth handler's filters let the caller see (none when unscoped)."""
+    if not thread_scope:
+        return []
+    return [runs.c.thread_id.in_(select(threads.c.thread_id).where(*metadata_scope(threads.c.metadata, thread_scope)))]
+
+
+async def get(session: AsyncSession, thread_id: UUID, run_id: UUID, *, thread_scope: Scope) -> dict[str, Any] | None:
+    if thread_scope:
+        stmt = select(*COLUMNS).where(runs.c.run_id == run_id, runs.c.thread_id == thread_id,
+                                      *on_visible_threads(thread_scope))
+        row = (await session.execute(stmt)).first()
+    else:
+        row = (await session.execute(GET_SQL, {"run_id": run_id, "thread_id": thread_id})).first()
     return as_dict(row) if row else None
 
 
@@ -126,8 +149,8 @@ async def get_by_id(session: AsyncSession, run_id: UUID) -> dict[str, Any] | Non
 
 
 async def list_for_thread(session: AsyncSession, thread_id: UUID, status: str | None, limit: int,
-                          offset: int) -> list[dict[str, Any]]:
-    stmt = select(*COLUMNS).where(runs.c.thread_id == thread_id)
+                          offset: int, *, thread_scope: Scope) -> list[dict[str, Any]]:
+    stmt = select(*COLUMNS).where(runs.c.thread_id == thread_id, *on_visible_threads(thread_scope))
     if status:
         stmt = stmt.where(runs.c.status == status)
     stmt = stmt.order_by(runs.c.created_at.desc(), runs.c.run_id.desc()).limit(limit).offset(offset)
@@ -316,8 +339,9 @@ async def cancel_pending(session: AsyncSession, run_id: UUID) -> bool:
 
 
 async def runs_to_cancel(session: AsyncSession, thread_id: UUID | None, run_ids: list[UUID] | None,
-                         status: str | None) -> list[dict[str, Any]]:
-    stmt = select(*COLUMNS)
+                         status: str | None, *, thread_scope: Scope) -> list[dict[str, Any]]:
+    """Active runs matching the criteria, on threads `thread_scope` lets the caller see."""
+    stmt = select(*COLUMNS).where(*on_visible_threads(thread_scope))
     if thread_id is not None:
         stmt = stmt.where(runs.c.thread_id == thread_id)
     if run_ids:

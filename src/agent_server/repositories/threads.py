@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_server.db.tables import ACTIVE_RUN_STATUSES, Run, Thread
-from agent_server.repositories.common import jsonb_contains, order, paginate
+from agent_server.repositories.common import Scope, jsonb_contains, metadata_scope, order, paginate
 
 COLUMNS = (
     Thread.thread_id, Thread.created_at, Thread.updated_at, Thread.metadata_, Thread.status, Thread.config,
@@ -73,8 +73,13 @@ def _filters(
     return conditions
 
 
-async def get(session: AsyncSession, thread_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
-    row = (await session.execute(_GET_FOR_UPDATE if for_update else _GET, {"thread_id": thread_id})).first()
+async def get(session: AsyncSession, thread_id: UUID, *, scope: Scope,
+              for_update: bool = False) -> dict[str, Any] | None:
+    """The thread, if it exists and `scope` (an auth handler's filters on its metadata) lets the caller see it."""
+    stmt = _GET_FOR_UPDATE if for_update else _GET
+    if scope:
+        stmt = stmt.where(*metadata_scope(_THREADS.c.metadata, scope))
+    row = (await session.execute(stmt, {"thread_id": thread_id})).first()
     return dict(row._mapping) if row else None
 
 
@@ -95,11 +100,12 @@ async def insert_new(
     return _as_dict(row) if row else None
 
 
-async def merge_metadata(session: AsyncSession, thread_id: UUID, metadata: dict[str, Any]) -> dict[str, Any] | None:
+async def merge_metadata(session: AsyncSession, thread_id: UUID, metadata: dict[str, Any], *,
+                         scope: Scope) -> dict[str, Any] | None:
     """Shallow-merge `metadata` into the thread's (jsonb `||`) and bump `updated_at`."""
     stmt = (
         update(Thread)
-        .where(Thread.thread_id == thread_id)
+        .where(Thread.thread_id == thread_id, *metadata_scope(Thread.metadata_, scope))
         .values(metadata_=Thread.metadata_.op("||")(cast(literal(metadata, JSONB), JSONB)), updated_at=func.now())
         .returning(*COLUMNS)
     )
@@ -118,18 +124,21 @@ async def set_fields(session: AsyncSession, thread_id: UUID, fields: dict[str, A
     return _as_dict(row) if row else None
 
 
-async def delete_one(session: AsyncSession, thread_id: UUID) -> bool:
-    stmt = delete(Thread).where(Thread.thread_id == thread_id).returning(Thread.thread_id)
+async def delete_one(session: AsyncSession, thread_id: UUID, *, scope: Scope) -> bool:
+    stmt = (delete(Thread).where(Thread.thread_id == thread_id, *metadata_scope(Thread.metadata_, scope))
+            .returning(Thread.thread_id))
     return (await session.execute(stmt)).first() is not None
 
 
-async def delete_many(session: AsyncSession, thread_ids: Sequence[UUID]) -> list[UUID]:
-    stmt = delete(Thread).where(Thread.thread_id.in_(list(thread_ids))).returning(Thread.thread_id)
+async def delete_many(session: AsyncSession, thread_ids: Sequence[UUID], *, scope: Scope) -> list[UUID]:
+    stmt = (delete(Thread).where(Thread.thread_id.in_(list(thread_ids)), *metadata_scope(Thread.metadata_, scope))
+            .returning(Thread.thread_id))
     return [r[0] for r in (await session.execute(stmt)).all()]
 
 
-async def existing_ids(session: AsyncSession, thread_ids: Sequence[UUID]) -> list[UUID]:
-    stmt = select(Thread.thread_id).where(Thread.thread_id.in_(list(thread_ids)))
+async def existing_ids(session: AsyncSession, thread_ids: Sequence[UUID], *, scope: Scope) -> list[UUID]:
+    stmt = select(Thread.thread_id).where(Thread.thread_id.in_(list(thread_ids)),
+                                          *metadata_scope(Thread.metadata_, scope))
     return [r[0] for r in (await session.execute(stmt)).all()]
 
 
@@ -141,19 +150,21 @@ async def has_active_runs(session: AsyncSession, thread_id: UUID) -> bool:
 async def search(
     session: AsyncSession, *, metadata: dict[str, Any] | None, values: dict[str, Any] | None,
     status: str | None, ids: Sequence[UUID] | None, limit: int, offset: int, sort_by: str | None,
-    sort_order: str | None,
+    sort_order: str | None, scope: Scope,
 ) -> list[dict[str, Any]]:
     """One page, newest first by default."""
-    stmt = select(*COLUMNS).where(*_filters(metadata, values, status, ids))
+    stmt = select(*COLUMNS).where(*_filters(metadata, values, status, ids), *metadata_scope(Thread.metadata_, scope))
     column = SORT_COLUMNS[sort_by or "created_at"]
     stmt = order(stmt, column, sort_order or "desc", tiebreak=Thread.thread_id)
     return [_as_dict(r) for r in (await session.execute(paginate(stmt, limit, offset))).all()]
 
 
 async def count(
-    session: AsyncSession, *, metadata: dict[str, Any] | None, values: dict[str, Any] | None, status: str | None
+    session: AsyncSession, *, metadata: dict[str, Any] | None, values: dict[str, Any] | None, status: str | None,
+    scope: Scope,
 ) -> int:
-    stmt = select(func.count()).select_from(Thread).where(*_filters(metadata, values, status))
+    stmt = (select(func.count()).select_from(Thread)
+            .where(*_filters(metadata, values, status), *metadata_scope(Thread.metadata_, scope)))
     return int((await session.execute(stmt)).scalar_one())
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse
 
 from agent_server.db.unit_of_work import commit
-from agent_server.deps import ReadSession, Session, State
+from agent_server.deps import CurrentActor, ReadSession, Session, State
 from agent_server.errors import ErrorResponses, Unprocessable
 from agent_server.models.runs import CancelAction, Run, RunCreate, RunsCancel, RunSearch
 from agent_server.responses import JSONResponse
@@ -30,91 +30,97 @@ def event_id(value: str | None) -> int | None:
 
 
 @router.post("/threads/{thread_id}/runs", summary="Create a background run", responses={200: {"model": Run}})
-async def create_run(thread_id: UUID, body: RunCreate, session: Session, state: State) -> JSONResponse:
-    run = await create.create_run(session, state, body, thread_id)
+async def create_run(thread_id: UUID, body: RunCreate, session: Session, state: State,
+                     actor: CurrentActor) -> JSONResponse:
+    run = await create.create_run(session, state, actor, body, thread_id)
     return JSONResponse(run, headers=follow.run_headers(run))
 
 
 @router.post("/threads/{thread_id}/runs/stream", summary="Create a run and stream its events")
-async def stream_run(thread_id: UUID, body: RunCreate, session: Session, state: State,
+async def stream_run(thread_id: UUID, body: RunCreate, session: Session, state: State, actor: CurrentActor,
                      request: Request) -> EventSourceResponse:
-    run = await create.create_run(session, state, body, thread_id)
+    run = await create.create_run(session, state, actor, body, thread_id)
     return follow.stream_response(state, request, run, None, body.on_disconnect == "cancel")
 
 
 @router.post("/threads/{thread_id}/runs/wait", summary="Create a run and wait for its output")
-async def wait_run(thread_id: UUID, body: RunCreate, session: Session, state: State) -> JSONResponse:
-    run = await create.create_run(session, state, body, thread_id)
+async def wait_run(thread_id: UUID, body: RunCreate, session: Session, state: State,
+                   actor: CurrentActor) -> JSONResponse:
+    run = await create.create_run(session, state, actor, body, thread_id)
     await commit(session)
     return JSONResponse(await follow.wait_for_output(session, state, run), headers=follow.run_headers(run))
 
 
 @router.get("/threads/{thread_id}/runs", summary="List runs", responses={200: {"model": list[Run]}})
-async def list_runs(thread_id: UUID, session: ReadSession, query: Annotated[RunSearch, Query()]) -> JSONResponse:
-    return JSONResponse(await follow.list_runs(session, thread_id, query))
+async def list_runs(thread_id: UUID, session: ReadSession, actor: CurrentActor, query: Annotated[RunSearch,
+                    Query()]) -> JSONResponse:
+    return JSONResponse(await follow.list_runs(session, actor, thread_id, query))
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}", summary="Get run", responses={200: {"model": Run}})
-async def get_run(thread_id: UUID, run_id: UUID, session: ReadSession) -> JSONResponse:
-    return JSONResponse(await follow.get_run(session, thread_id, run_id))
+async def get_run(thread_id: UUID, run_id: UUID, session: ReadSession, actor: CurrentActor) -> JSONResponse:
+    return JSONResponse(await follow.get_run(session, actor, thread_id, run_id))
 
 
 @router.delete("/threads/{thread_id}/runs/{run_id}", summary="Delete run", status_code=204)
-async def delete_run(thread_id: UUID, run_id: UUID, session: Session) -> None:
-    await follow.delete_run(session, thread_id, run_id)
+async def delete_run(thread_id: UUID, run_id: UUID, session: Session, actor: CurrentActor) -> None:
+    await follow.delete_run(session, actor, thread_id, run_id)
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/join", summary="Wait for a run and return its output")
-async def join_run(thread_id: UUID, run_id: UUID, session: Session, state: State) -> JSONResponse:
-    return JSONResponse(await follow.join_run(session, state, thread_id, run_id))
+async def join_run(thread_id: UUID, run_id: UUID, session: Session, state: State, actor: CurrentActor) -> JSONResponse:
+    return JSONResponse(await follow.join_run(session, state, actor, thread_id, run_id))
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/stream", summary="Join a run's stream (resumable)")
-async def join_stream(thread_id: UUID, run_id: UUID, session: Session, state: State, request: Request,
+async def join_stream(thread_id: UUID, run_id: UUID, session: Session, state: State, actor: CurrentActor,
+                      request: Request,
                       last_event_id: LastEventId = None, cancel_on_disconnect: bool = False) -> EventSourceResponse:
     after = event_id(last_event_id)
-    return await follow.join_stream(session, state, request, thread_id, run_id, after, cancel_on_disconnect)
+    return await follow.join_stream(session, state, actor, request, thread_id, run_id, after, cancel_on_disconnect)
 
 
 @router.post("/threads/{thread_id}/runs/{run_id}/cancel", summary="Cancel a run", status_code=202)
-async def cancel_run(thread_id: UUID, run_id: UUID, session: Session, state: State, wait: bool = False,
+async def cancel_run(thread_id: UUID, run_id: UUID, session: Session, state: State, actor: CurrentActor,
+                     wait: bool = False,
                      action: CancelAction = "interrupt") -> None:
-    await cancel.cancel_run(session, state, thread_id, run_id, action)
+    await cancel.cancel_run(session, state, actor, thread_id, run_id, action)
     if wait:
         await commit(session)
         await cancel.wait_until_settled(state, run_id)
 
 
 @router.get("/threads/{thread_id}/stream", summary="Stream the thread's active runs")
-async def thread_stream(thread_id: UUID, session: Session, state: State,
+async def thread_stream(thread_id: UUID, session: Session, state: State, actor: CurrentActor,
                         last_event_id: LastEventId = None) -> EventSourceResponse:
-    return await follow.thread_stream(session, state, thread_id, event_id(last_event_id))
+    return await follow.thread_stream(session, state, actor, thread_id, event_id(last_event_id))
 
 
 @stateless.post("/runs", summary="Create a stateless background run", responses={200: {"model": Run}})
-async def create_stateless(body: RunCreate, session: Session, state: State) -> JSONResponse:
-    run = await create.create_run(session, state, body, None)
+async def create_stateless(body: RunCreate, session: Session, state: State, actor: CurrentActor) -> JSONResponse:
+    run = await create.create_run(session, state, actor, body, None)
     return JSONResponse(run, headers=follow.run_headers(run))
 
 
 @stateless.post("/runs/stream", summary="Create a stateless run and stream it")
-async def stream_stateless(body: RunCreate, session: Session, state: State, request: Request) -> EventSourceResponse:
-    run = await create.create_run(session, state, body, None)
+async def stream_stateless(body: RunCreate, session: Session, state: State, actor: CurrentActor,
+                           request: Request) -> EventSourceResponse:
+    run = await create.create_run(session, state, actor, body, None)
     return follow.stream_response(state, request, run, None, body.on_disconnect == "cancel")
 
 
 @stateless.post("/runs/wait", summary="Create a stateless run and wait for its output")
-async def wait_stateless(body: RunCreate, session: Session, state: State) -> JSONResponse:
-    run = await create.create_run(session, state, body, None)
+async def wait_stateless(body: RunCreate, session: Session, state: State, actor: CurrentActor) -> JSONResponse:
+    run = await create.create_run(session, state, actor, body, None)
     await commit(session)
     return JSONResponse(await follow.wait_for_output(session, state, run), headers=follow.run_headers(run))
 
 
 @stateless.post("/runs/batch", summary="Create several stateless runs", responses={200: {"model": list[Run]}})
-async def create_batch(body: list[RunCreate], session: Session, state: State) -> JSONResponse:
-    return JSONResponse([await create.create_run(session, state, item, None) for item in body])
+async def create_batch(body: list[RunCreate], session: Session, state: State, actor: CurrentActor) -> JSONResponse:
+    return JSONResponse([await create.create_run(session, state, actor, item, None) for item in body])
 
 
 @stateless.post("/runs/cancel", summary="Cancel several runs", status_code=204)
-async def cancel_many(body: RunsCancel, session: Session, state: State) -> None:
-    await cancel.cancel_runs(session, state, body)
+async def cancel_many(body: RunsCancel, session: Session, state: State, actor: CurrentActor) -> None:
+    await cancel.cancel_runs(session, state, actor, body)

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from agent_server.deps import Session, State
+from agent_server.deps import CurrentActor, Session, State
 from agent_server.errors import ErrorResponses
 from agent_server.models.threads import (
     HistoryLimit,
@@ -56,82 +56,89 @@ def history_query(
 
 
 @router.post("", summary="Create thread", responses={200: {"model": Thread}})
-async def create_thread(body: ThreadCreate, session: Session, state: State) -> JSONResponse:
-    return JSONResponse(await service.create_thread(session, state, body))
+async def create_thread(body: ThreadCreate, session: Session, state: State, actor: CurrentActor) -> JSONResponse:
+    return JSONResponse(await service.create_thread(session, state, actor, body))
 
 
 @router.post("/search", summary="Search threads", responses={200: {"model": list[Thread]}})
-async def search_threads(body: ThreadSearch, session: Session) -> JSONResponse:
-    threads, headers = await service.search_threads(session, body)
+async def search_threads(body: ThreadSearch, session: Session, actor: CurrentActor) -> JSONResponse:
+    threads, headers = await service.search_threads(session, actor, body)
     return JSONResponse(threads, headers=headers)
 
 
 @router.post("/count", summary="Count threads", responses={200: {"model": int}})
-async def count_threads(body: ThreadFilter, session: Session) -> JSONResponse:
-    return JSONResponse(await service.count_threads(session, body))
+async def count_threads(body: ThreadFilter, session: Session, actor: CurrentActor) -> JSONResponse:
+    return JSONResponse(await service.count_threads(session, actor, body))
 
 
 @router.post("/prune", summary="Prune threads", responses={200: {"model": PruneResult}})
-async def prune_threads(body: ThreadPrune, session: Session, state: State) -> JSONResponse:
-    return JSONResponse(await service.prune_threads(session, state, body))
+async def prune_threads(body: ThreadPrune, session: Session, state: State, actor: CurrentActor) -> JSONResponse:
+    return JSONResponse(await service.prune_threads(session, state, actor, body))
 
 
 @router.get("/{thread_id}", summary="Get thread", responses={200: {"model": Thread}})
-async def get_thread(thread_id: UUID, session: Session) -> JSONResponse:
-    return JSONResponse(await service.get_thread(session, thread_id))
+async def get_thread(thread_id: UUID, session: Session, actor: CurrentActor) -> JSONResponse:
+    return JSONResponse(await service.get_thread(session, actor, thread_id))
 
 
 @router.patch("/{thread_id}", summary="Patch thread (merge metadata)", responses={200: {"model": Thread}})
 async def patch_thread(
-    thread_id: UUID, body: ThreadPatch, session: Session, prefer: Annotated[str | None, Header()] = None
+    thread_id: UUID, body: ThreadPatch, session: Session, actor: CurrentActor,
+    prefer: Annotated[str | None, Header()] = None,
 ) -> Response:
-    thread = await service.patch_thread(session, thread_id, body)
+    thread = await service.patch_thread(session, actor, thread_id, body)
     return Response(status_code=204) if prefer == "return=minimal" else JSONResponse(thread)
 
 
 @router.delete("/{thread_id}", summary="Delete thread", status_code=204)
-async def delete_thread(thread_id: UUID, session: Session, state: State) -> None:
-    await service.delete_thread(session, state, thread_id)
+async def delete_thread(thread_id: UUID, session: Session, state: State, actor: CurrentActor) -> None:
+    await service.delete_thread(session, state, actor, thread_id)
 
 
 @router.post("/{thread_id}/copy", summary="Copy thread", responses={200: {"model": Thread}})
-async def copy_thread(thread_id: UUID, session: Session) -> JSONResponse:
-    return JSONResponse(await service.copy_thread(session, thread_id))
+async def copy_thread(thread_id: UUID, session: Session, actor: CurrentActor) -> JSONResponse:
+    return JSONResponse(await service.copy_thread(session, actor, thread_id))
 
 
 @router.get("/{thread_id}/state", summary="Get thread state", responses={200: {"model": ThreadState}})
-async def get_state(thread_id: UUID, session: Session, state: State, subgraphs: bool = False) -> JSONResponse:
-    return JSONResponse(await thread_state.get_state(session, state, thread_id, subgraphs=subgraphs))
+async def get_state(thread_id: UUID, session: Session, state: State, actor: CurrentActor,
+                    subgraphs: bool = False) -> JSONResponse:
+    return JSONResponse(await thread_state.get_state(session, state, actor, thread_id, subgraphs=subgraphs))
 
 
 @router.post("/{thread_id}/state", summary="Update thread state", responses={200: {"model": StateUpdateResult}})
-async def update_state(thread_id: UUID, body: StateUpdate, session: Session, state: State) -> JSONResponse:
-    return JSONResponse(await thread_state.update_state(session, state, thread_id, body))
+async def update_state(thread_id: UUID, body: StateUpdate, session: Session, state: State,
+                       actor: CurrentActor) -> JSONResponse:
+    return JSONResponse(await thread_state.update_state(session, state, actor, thread_id, body))
 
 
 @router.post("/{thread_id}/state/checkpoint", summary="Get thread state at a checkpoint",
              responses={200: {"model": ThreadState}})
-async def get_state_at(thread_id: UUID, body: StateAtCheckpoint, session: Session, state: State) -> JSONResponse:
+async def get_state_at(thread_id: UUID, body: StateAtCheckpoint, session: Session, state: State,
+                       actor: CurrentActor) -> JSONResponse:
     checkpoint = body.checkpoint.configurable()
-    return JSONResponse(await thread_state.get_state(session, state, thread_id, checkpoint, subgraphs=body.subgraphs))
+    return JSONResponse(await thread_state.get_state(session, state, actor, thread_id, checkpoint,
+        subgraphs=body.subgraphs))
 
 
 @router.get("/{thread_id}/state/{checkpoint_id}", summary="Get thread state at a checkpoint id",
             responses={200: {"model": ThreadState}})
 async def get_state_at_id(
-    thread_id: UUID, checkpoint_id: str, session: Session, state: State, subgraphs: bool = False
+    thread_id: UUID, checkpoint_id: str, session: Session, state: State, actor: CurrentActor, subgraphs: bool = False
 ) -> JSONResponse:
     checkpoint = {"checkpoint_id": checkpoint_id}
-    return JSONResponse(await thread_state.get_state(session, state, thread_id, checkpoint, subgraphs=subgraphs))
+    return JSONResponse(await thread_state.get_state(session, state, actor, thread_id, checkpoint, subgraphs=subgraphs))
 
 
 @router.get("/{thread_id}/history", summary="Get thread history", responses={200: {"model": list[ThreadState]}})
 async def get_history(
-    thread_id: UUID, query: Annotated[HistorySearch, Depends(history_query)], session: Session, state: State
+    thread_id: UUID, query: Annotated[HistorySearch, Depends(history_query)], session: Session, state: State,
+        actor: CurrentActor
 ) -> JSONResponse:
-    return JSONResponse(await thread_state.get_history(session, state, thread_id, query))
+    return JSONResponse(await thread_state.get_history(session, state, actor, thread_id, query))
 
 
 @router.post("/{thread_id}/history", summary="Search thread history", responses={200: {"model": list[ThreadState]}})
-async def search_history(thread_id: UUID, body: HistorySearch, session: Session, state: State) -> JSONResponse:
-    return JSONResponse(await thread_state.get_history(session, state, thread_id, body))
+async def search_history(thread_id: UUID, body: HistorySearch, session: Session, state: State,
+                         actor: CurrentActor) -> JSONResponse:
+    return JSONResponse(await thread_state.get_history(session, state, actor, thread_id, body))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from langgraph_sdk import Auth
@@ -64,8 +65,22 @@ class AuthUser:
     def __iter__(self) -> Iterator[str]:
         return iter(self._fields)
 
+    def keys(self) -> list[str]:
+        return list(self._fields)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._fields.get(key, default)
+
     def to_dict(self) -> dict[str, Any]:
         return dict(self._fields)
+
+    @classmethod
+    def from_dict(cls, fields: Mapping[str, Any]) -> AuthUser:
+        extra = {k: v for k, v in fields.items() if k not in ("identity", "display_name", "permissions",
+                                                              "is_authenticated")}
+        return cls(str(fields["identity"]), display_name=fields.get("display_name"),
+                   permissions=fields.get("permissions") or (),
+                   is_authenticated=bool(fields.get("is_authenticated", True)), extra=extra)
 
 
 def to_auth_user(result: Any) -> AuthUser:
@@ -165,15 +180,40 @@ def validate_filters(filters: Filters) -> Filters:
     return filters
 
 
-def matches(filters: Filters | None, metadata: Mapping[str, Any]) -> bool:
-    """Whether an object's metadata passes an auth handler's filters (the same rules as the SQL filters)."""
+@dataclass(frozen=True)
+class Actor:
+    """Who a request acts for, and the gate every service passes before touching the data layer.
+
+    `authorize` runs the `@auth.on` handler for the action and returns the filters the repositories apply;
+    `SYSTEM` (workers, sweepers, the server's own bookkeeping) passes every gate unfiltered.
+    """
+
+    engine: AuthEngine | None = None
+    user: AuthUser | None = None
+
+    async def authorize(self, resource: str, action: str, value: Any) -> Filters | None:
+        if self.engine is None:
+            return None
+        return await self.engine.authorize(self.user, resource, action, value)
+
+    @property
+    def identity(self) -> str | None:
+        return self.user.identity if self.user is not None else None
+
+    def run_config_user(self) -> dict[str, Any] | None:
+        """The user as a run stores it, to hand to the graph as `langgraph_auth_user`."""
+        return self.user.to_dict() if self.user is not None else None
+
+
+SYSTEM = Actor()
+
+
+def equality_fields(filters: Filters | None) -> dict[str, Any]:
+    """The plain `key == value` parts of filters: metadata an object needs so that its creator can see it."""
+    fields: dict[str, Any] = {}
     for key, condition in (filters or {}).items():
-        actual = metadata.get(key)
-        if isinstance(condition, Mapping) and "$contains" in condition:
-            wanted = condition["$contains"]
-            items = wanted if isinstance(wanted, list) else [wanted]
-            if not isinstance(actual, list) or any(item not in actual for item in items):
-                return False
-        elif actual != (condition["$eq"] if isinstance(condition, Mapping) else condition):
-            return False
-    return True
+        if not isinstance(condition, Mapping):
+            fields[key] = condition
+        elif "$eq" in condition:
+            fields[key] = condition["$eq"]
+    return fields

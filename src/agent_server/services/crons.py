@@ -23,6 +23,7 @@ from agent_server.models.runs import RunCreate
 from agent_server.repositories import crons as repo
 from agent_server.repositories import threads as threads_repo
 from agent_server.services import assistants as assistants_service
+from agent_server.services.auth import SYSTEM
 from agent_server.services.pagination import page_with_headers
 from agent_server.services.runs import create as runs_create
 from agent_server.state import AppState
@@ -101,7 +102,7 @@ async def create_cron(session: AsyncSession, state: AppState, body: CronCreate,
     now = await repo.database_now(session)
     next_run_date = checked_next_tick(body.schedule, body.timezone, now)
     assistant_id = await resolve_assistant(session, state, body.assistant_id)
-    if thread_id is not None and await threads_repo.get(session, thread_id) is None:
+    if thread_id is not None and await threads_repo.get(session, thread_id, scope=None) is None:
         raise ThreadNotFound(thread_id)
     cron_id = uuid7()
     payload = body.model_dump(mode="json", exclude_unset=True, exclude_none=True)
@@ -194,7 +195,7 @@ async def fire_due_cron(session: AsyncSession, state: AppState) -> bool:
     await repo.set_next_run_date(session, cron["cron_id"], following)
     try:
         async with session.begin_nested():
-            run = await runs_create.create_run(session, state, run_request(cron), cron["thread_id"])
+            run = await runs_create.create_run(session, state, SYSTEM, run_request(cron), cron["thread_id"])
     except ApiError as exc:
         logger.warning("cron %s skipped a tick: %s", cron["cron_id"], exc.detail)
     except Exception:

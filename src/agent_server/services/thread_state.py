@@ -26,7 +26,9 @@ from agent_server.errors import BadRequest, Conflict, NotFound, ThreadNotFound
 from agent_server.models.threads import HistorySearch, Superstep
 from agent_server.models.threads import StateUpdate as StateUpdateBody
 from agent_server.repositories import threads as repo
+from agent_server.repositories.common import Scope
 from agent_server.responses import dumps
+from agent_server.services.auth import Actor
 from agent_server.state import AppState
 
 logger = logging.getLogger(__name__)
@@ -145,11 +147,19 @@ def thread_fields(snapshot: StateSnapshot) -> dict[str, Any]:
 
 # --- graphs and threads ---------------------------------------------------------------------------
 
-async def require_thread(session: AsyncSession, thread_id: UUID, *, for_update: bool = False) -> dict[str, Any]:
-    thread = await repo.get(session, thread_id, for_update=for_update)
+async def require_thread(session: AsyncSession, thread_id: UUID, *, scope: Scope,
+                         for_update: bool = False) -> dict[str, Any]:
+    thread = await repo.get(session, thread_id, scope=scope, for_update=for_update)
     if thread is None:
         raise ThreadNotFound(thread_id)
     return thread
+
+
+async def authorized_thread(session: AsyncSession, actor: Actor, action: str, thread_id: UUID, *,
+                            for_update: bool = False, **value: Any) -> dict[str, Any]:
+    """The thread after `threads.<action>` allowed it; a thread the user's filters hide is not found (404)."""
+    scope = await actor.authorize("threads", action, {"thread_id": thread_id, **value})
+    return await require_thread(session, thread_id, scope=scope, for_update=for_update)
 
 
 def graph_id_of(thread: dict[str, Any]) -> str | None:
@@ -211,18 +221,18 @@ async def read_snapshot(
 
 
 async def get_state(
-    session: AsyncSession, state: AppState, thread_id: UUID, checkpoint: dict[str, Any] | None = None,
+    session: AsyncSession, state: AppState, actor: Actor, thread_id: UUID, checkpoint: dict[str, Any] | None = None,
     *, subgraphs: bool = False,
 ) -> dict[str, Any]:
-    thread = await require_thread(session, thread_id)
+    thread = await authorized_thread(session, actor, "read", thread_id)
     return snapshot_to_json(await read_snapshot(state, thread, checkpoint, subgraphs=subgraphs))
 
 
 async def get_history(
-    session: AsyncSession, state: AppState, thread_id: UUID, body: HistorySearch
+    session: AsyncSession, state: AppState, actor: Actor, thread_id: UUID, body: HistorySearch
 ) -> list[dict[str, Any]]:
     """Newest first; `before` excludes that checkpoint and everything newer; `metadata` is containment."""
-    thread = await require_thread(session, thread_id)
+    thread = await authorized_thread(session, actor, "read", thread_id)
     checkpoint = body.checkpoint.configurable() if body.checkpoint else None
     config: RunnableConfig = {"configurable": _configurable(thread_id, checkpoint)}
     before_id = body.before_id()
@@ -261,10 +271,10 @@ async def _require_checkpoint(state: AppState, configurable: dict[str, Any]) -> 
 
 
 async def update_state(
-    session: AsyncSession, state: AppState, thread_id: UUID, body: StateUpdateBody
+    session: AsyncSession, state: AppState, actor: Actor, thread_id: UUID, body: StateUpdateBody
 ) -> dict[str, Any]:
     """Write `values` as if `as_node` had run (at `checkpoint`, else the latest) -> the new checkpoint."""
-    thread = await require_thread(session, thread_id, for_update=True)
+    thread = await authorized_thread(session, actor, "update", thread_id, for_update=True, metadata={})
     if await repo.has_active_runs(session, thread_id):
         raise Conflict(f"Thread '{thread_id}' has in-flight runs; wait for them or cancel them first")
     graph = await _writable_graph(state, thread)

@@ -6,6 +6,7 @@ State reads and writes live in `services.thread_state`. The runs engine updates 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +19,7 @@ from agent_server.models.threads import ThreadCreate, ThreadFilter, ThreadPatch,
 from agent_server.repositories import crons as crons_repo
 from agent_server.repositories import threads as repo
 from agent_server.services import thread_state
+from agent_server.services.auth import Actor
 from agent_server.services.pagination import page_with_headers
 from agent_server.state import AppState
 
@@ -31,14 +33,19 @@ def _metadata_of(body: ThreadCreate) -> dict[str, Any]:
     return metadata
 
 
-async def get_thread(session: AsyncSession, thread_id: UUID) -> dict[str, Any]:
-    return await thread_state.require_thread(session, thread_id)
+async def get_thread(session: AsyncSession, actor: Actor, thread_id: UUID) -> dict[str, Any]:
+    return await thread_state.authorized_thread(session, actor, "read", thread_id)
 
 
-async def create_thread(session: AsyncSession, state: AppState, body: ThreadCreate) -> dict[str, Any]:
-    """Insert the thread; with `supersteps`, seed its history through its graph (all or nothing)."""
+async def create_thread(session: AsyncSession, state: AppState, actor: Actor, body: ThreadCreate) -> dict[str, Any]:
+    """Insert the thread; with `supersteps`, seed its history through its graph (all or nothing).
+
+    The `threads.create` handler may change the metadata (e.g. add an owner); the thread gets the changed one.
+    """
     thread_id = body.thread_id or uuid7()
-    metadata = _metadata_of(body)
+    value = {"thread_id": thread_id, "metadata": _metadata_of(body), "if_exists": body.if_exists}
+    await actor.authorize("threads", "create", value)
+    metadata = dict(value["metadata"] or {})
     supersteps = body.supersteps or []
     if supersteps:
         graph_id = metadata.get("graph_id")
@@ -49,49 +56,64 @@ async def create_thread(session: AsyncSession, state: AppState, body: ThreadCrea
     created = await repo.insert_new(session, thread_id, metadata)
     if created is None:
         if body.if_exists == "do_nothing":
-            return await get_thread(session, thread_id)
+            with contextlib.suppress(ThreadNotFound):  # another user's thread: it still exists
+                return await get_thread(session, actor, thread_id)
         raise Conflict(f"Thread '{thread_id}' already exists")
     if supersteps:
         return await thread_state.apply_supersteps(session, state, created, supersteps)
     return created
 
 
-async def patch_thread(session: AsyncSession, thread_id: UUID, body: ThreadPatch) -> dict[str, Any]:
+async def patch_thread(session: AsyncSession, actor: Actor, thread_id: UUID, body: ThreadPatch) -> dict[str, Any]:
     """Metadata is merged key by key (top level); `updated_at` moves."""
-    updated = await repo.merge_metadata(session, thread_id, body.metadata or {})
+    value = {"thread_id": thread_id, "metadata": dict(body.metadata or {})}
+    scope = await actor.authorize("threads", "update", value)
+    updated = await repo.merge_metadata(session, thread_id, value["metadata"] or {}, scope=scope)
     if updated is None:
         raise ThreadNotFound(thread_id)
     return updated
 
 
-async def delete_thread(session: AsyncSession, state: AppState, thread_id: UUID) -> None:
+async def delete_thread(session: AsyncSession, state: AppState, actor: Actor, thread_id: UUID) -> None:
     """The row (and, by cascade, its runs and crons) and every checkpoint of the thread."""
+    scope = await actor.authorize("threads", "delete", {"thread_id": thread_id})
+    await thread_state.require_thread(session, thread_id, scope=scope)
     await crons_repo.lock_thread_crons(session, thread_id)
-    if not await repo.delete_one(session, thread_id):
+    if not await repo.delete_one(session, thread_id, scope=scope):
         raise ThreadNotFound(thread_id)
     await session.flush()
     await state.checkpointer.adelete_thread(str(thread_id))
 
 
-async def search_threads(session: AsyncSession, body: ThreadSearch) -> tuple[list[dict[str, Any]], dict[str, str]]:
+async def search_threads(session: AsyncSession, actor: Actor,
+                         body: ThreadSearch) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """One page and the reference's pagination headers."""
+    scope = await actor.authorize("threads", "search", search_value(body, body.limit, body.offset))
     found = await repo.search(
         session, metadata=body.metadata, values=body.values, status=body.status, ids=body.ids,
-        limit=body.limit + 1, offset=body.offset, sort_by=body.sort_by, sort_order=body.sort_order,
+        limit=body.limit + 1, offset=body.offset, sort_by=body.sort_by, sort_order=body.sort_order, scope=scope,
     )
     return page_with_headers(found, body.limit, body.offset, body.select)
 
 
-async def count_threads(session: AsyncSession, body: ThreadFilter) -> int:
-    return await repo.count(session, metadata=body.metadata, values=body.values, status=body.status)
+async def count_threads(session: AsyncSession, actor: Actor, body: ThreadFilter) -> int:
+    scope = await actor.authorize("threads", "search", search_value(body, 0, 0))
+    return await repo.count(session, metadata=body.metadata, values=body.values, status=body.status, scope=scope)
 
 
-async def copy_thread(session: AsyncSession, thread_id: UUID) -> dict[str, Any]:
+def search_value(body: ThreadFilter, limit: int, offset: int) -> dict[str, Any]:
+    return {"metadata": body.metadata, "values": body.values, "status": body.status, "limit": limit,
+            "offset": offset}
+
+
+async def copy_thread(session: AsyncSession, actor: Actor, thread_id: UUID) -> dict[str, Any]:
     """A new thread with the same metadata, values and checkpoint history; the two then diverge."""
-    source = await get_thread(session, thread_id)
+    source = await get_thread(session, actor, thread_id)
     status = "idle" if source["status"] == "busy" else source["status"]
+    value = {"thread_id": uuid7(), "metadata": dict(source["metadata"]), "if_exists": "raise"}
+    await actor.authorize("threads", "create", value)
     copy = await repo.insert_new(
-        session, uuid7(), source["metadata"], status=status, values=source["values"],
+        session, value["thread_id"], value["metadata"], status=status, values=source["values"],
         interrupts=source["interrupts"], config=source["config"],
     )
     assert copy is not None, "a fresh uuid7 cannot collide"
@@ -99,19 +121,20 @@ async def copy_thread(session: AsyncSession, thread_id: UUID) -> dict[str, Any]:
     return copy
 
 
-async def prune_threads(session: AsyncSession, state: AppState, body: ThreadPrune) -> dict[str, int]:
+async def prune_threads(session: AsyncSession, state: AppState, actor: Actor, body: ThreadPrune) -> dict[str, int]:
     """`delete`: threads and checkpoints go; `keep_latest`: only each thread's latest checkpoints stay.
 
-    Unknown ids are skipped; `pruned_count` counts the threads that existed.
+    Unknown ids (and threads the user's filters hide) are skipped; `pruned_count` counts the threads pruned.
     """
     thread_ids = list(dict.fromkeys(body.thread_ids))
     if not thread_ids:
         return {"pruned_count": 0}
+    scope = await actor.authorize("threads", "delete", {"thread_id": None, "thread_ids": thread_ids})
     if body.strategy == "delete":
-        pruned = await repo.delete_many(session, thread_ids)
+        pruned = await repo.delete_many(session, thread_ids, scope=scope)
         await session.flush()
     else:
-        pruned = await repo.existing_ids(session, thread_ids)
+        pruned = await repo.existing_ids(session, thread_ids, scope=scope)
     if pruned:
         try:
             await state.checkpointer.aprune([str(t) for t in pruned], strategy=body.strategy)

@@ -14,6 +14,7 @@ from agent_server.db.unit_of_work import on_commit
 from agent_server.errors import Conflict, NotFound
 from agent_server.models.runs import RunsCancel
 from agent_server.repositories import runs as repo
+from agent_server.services.auth import Actor
 from agent_server.state import AppState
 from agent_server.streaming.publisher import Publisher
 
@@ -38,8 +39,11 @@ async def cancel_active_run(session: AsyncSession, state: AppState, run: dict[st
         on_commit(session, lambda: state.worker.cancel(run["run_id"], action) if state.worker else None)
 
 
-async def cancel_run(session: AsyncSession, state: AppState, thread_id: UUID, run_id: UUID, action: str) -> None:
-    run = await repo.get(session, thread_id, run_id)
+async def cancel_run(session: AsyncSession, state: AppState, actor: Actor, thread_id: UUID, run_id: UUID,
+                     action: str) -> None:
+    value = {"thread_id": thread_id, "run_id": run_id, "action": action, "metadata": {}}
+    scope = await actor.authorize("threads", "update", value)
+    run = await repo.get(session, thread_id, run_id, thread_scope=scope)
     if run is None:
         raise NotFound(f"Run '{run_id}' not found")
     if run["status"] not in ACTIVE_RUN_STATUSES:
@@ -47,10 +51,13 @@ async def cancel_run(session: AsyncSession, state: AppState, thread_id: UUID, ru
     await cancel_active_run(session, state, run, action)
 
 
-async def cancel_runs(session: AsyncSession, state: AppState, body: RunsCancel) -> int:
+async def cancel_runs(session: AsyncSession, state: AppState, actor: Actor, body: RunsCancel) -> int:
+    """Active runs matching the request on threads the user may update; others are left alone."""
     if body.thread_id is None and not body.run_ids and body.status is None:
         raise Conflict("Name a thread_id, run_ids or a status to cancel")
-    runs = await repo.runs_to_cancel(session, body.thread_id, body.run_ids, body.status)
+    value = {"thread_id": body.thread_id, "run_ids": body.run_ids, "action": body.action, "metadata": {}}
+    scope = await actor.authorize("threads", "update", value)
+    runs = await repo.runs_to_cancel(session, body.thread_id, body.run_ids, body.status, thread_scope=scope)
     for run in runs:
         await cancel_active_run(session, state, run, body.action)
     return len(runs)

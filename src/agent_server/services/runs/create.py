@@ -12,7 +12,9 @@ from agent_server.errors import AssistantNotFound, BadRequest, Conflict, ThreadN
 from agent_server.models.runs import RunCreate
 from agent_server.repositories import runs as repo
 from agent_server.repositories import threads as threads_repo
+from agent_server.repositories.common import Scope
 from agent_server.services import assistants as assistants_service
+from agent_server.services.auth import Actor, equality_fields
 from agent_server.services.runs.cancel import cancel_active_run
 from agent_server.services.runs.webhooks import WebhookRejected, check_webhook_url
 from agent_server.state import AppState
@@ -35,11 +37,27 @@ def validate_run_request(state: AppState, body: RunCreate, stateless: bool) -> N
             raise Unprocessable(str(exc)) from None
 
 
-def run_kwargs(body: RunCreate, temporary: bool) -> dict[str, Any]:
+AUTH_CONFIG_KEYS = ("langgraph_auth_user", "langgraph_auth_user_id", "langgraph_auth_permissions")
+
+
+def config_with_user(config: dict[str, Any] | None, actor: Actor) -> dict[str, Any]:
+    """The run's config with the caller as LangGraph Platform passes it to graphs; a client cannot forge it."""
+    config = dict(config or {})
+    configurable = {k: v for k, v in (config.get("configurable") or {}).items() if k not in AUTH_CONFIG_KEYS}
+    user = actor.run_config_user()
+    if user is not None:
+        configurable.update(langgraph_auth_user=user, langgraph_auth_user_id=user["identity"],
+                            langgraph_auth_permissions=user["permissions"])
+    if configurable or "configurable" in config:
+        config["configurable"] = configurable
+    return config
+
+
+def run_kwargs(body: RunCreate, actor: Actor, temporary: bool) -> dict[str, Any]:
     return {
         "input": body.input,
         "command": body.command.model_dump(exclude_none=True) if body.command else None,
-        "config": body.config or {},
+        "config": config_with_user(body.config, actor),
         "context": body.context or {},
         "stream_mode": body.modes,
         "subgraphs": body.stream_subgraphs,
@@ -59,16 +77,17 @@ def run_kwargs(body: RunCreate, temporary: bool) -> dict[str, Any]:
 
 
 async def prepare_thread(session: AsyncSession, state: AppState, thread_id: UUID | None, thread_exists: bool,
-                         body: RunCreate, thread_metadata: dict[str, Any]) -> tuple[UUID, bool]:
+                         body: RunCreate, new_thread_metadata: dict[str, Any]) -> tuple[UUID, bool]:
     """The run's thread (created when stateless or `if_not_exists=create`); applies the multitask strategy."""
     if thread_id is None:
         thread_id = uuid4()
-        await threads_repo.insert_new(session, thread_id, thread_metadata)
+        await threads_repo.insert_new(session, thread_id, new_thread_metadata)
         return thread_id, True
     if not thread_exists:
         if body.if_not_exists != "create":
             raise ThreadNotFound(thread_id)
-        await threads_repo.insert_new(session, thread_id, thread_metadata)
+        if await threads_repo.insert_new(session, thread_id, new_thread_metadata) is None:
+            raise ThreadNotFound(thread_id)  # it exists, but the caller may not see it
         return thread_id, False
     if body.multitask_strategy == "enqueue":
         return thread_id, False  # queued behind the active runs, if any: the insert checks
@@ -87,23 +106,45 @@ def offer_slot(session: AsyncSession, state: AppState, body: RunCreate) -> Slot 
     return state.worker.reserve()
 
 
-async def create_run(session: AsyncSession, state: AppState, body: RunCreate, thread_id: UUID | None,
-                     auth_user: dict[str, Any] | None = None) -> dict[str, Any]:
+async def authorize_run(actor: Actor, body: RunCreate, thread_id: UUID | None,
+                        kwargs: dict[str, Any]) -> tuple[dict[str, Any], Scope]:
+    """`threads.create_run`: the handler may change the run's metadata and returns the filters its thread must pass."""
+    value = {
+        "thread_id": thread_id, "assistant_id": body.assistant_id, "run_id": None, "status": "pending",
+        "metadata": dict(body.metadata or {}), "prevent_insert_if_inflight": body.multitask_strategy == "reject",
+        "multitask_strategy": body.multitask_strategy, "if_not_exists": body.if_not_exists,
+        "after_seconds": body.after_seconds, "kwargs": kwargs,
+    }
+    scope = await actor.authorize("threads", "create_run", value)
+    return dict(value["metadata"] or {}), scope
+
+
+async def assistant_scope(actor: Actor, body: RunCreate, state: AppState) -> Scope:
+    """A graph's own assistant (named by graph id) is every user's; one given by id must pass `assistants.read`."""
+    if isinstance(body.assistant_id, str) and body.assistant_id in state.graphs:
+        return None
+    return await actor.authorize("assistants", "read", {"assistant_id": body.assistant_id, "metadata": None})
+
+
+async def create_run(session: AsyncSession, state: AppState, actor: Actor, body: RunCreate,
+                     thread_id: UUID | None) -> dict[str, Any]:
     """Insert (= enqueue) a run; when this process has a free slot and the run can start now, it starts at commit."""
     stateless = thread_id is None
     validate_run_request(state, body, stateless)
     assistant_id = assistants_service.parse_assistant_id(body.assistant_id, state.graphs)
-    assistant, thread_exists = await repo.assistant_and_locked_thread(session, assistant_id, thread_id)
+    kwargs = run_kwargs(body, actor, stateless)
+    metadata, thread_scope = await authorize_run(actor, body, thread_id, kwargs)
+    assistant, thread_exists = await repo.assistant_and_locked_thread(
+        session, assistant_id, thread_id, assistant_scope=await assistant_scope(actor, body, state),
+        thread_scope=thread_scope)
     if assistant is None:
         raise AssistantNotFound(body.assistant_id)
     thread_metadata = {"graph_id": assistant["graph_id"], "assistant_id": str(assistant["assistant_id"])}
-    thread_id, temporary = await prepare_thread(session, state, thread_id, thread_exists, body, thread_metadata)
-    kwargs = run_kwargs(body, temporary)
-    if auth_user is not None:
-        kwargs["auth_user"] = auth_user
+    new_thread_metadata = {**equality_fields(thread_scope), **thread_metadata}
+    thread_id, _ = await prepare_thread(session, state, thread_id, thread_exists, body, new_thread_metadata)
     values = {
         "run_id": uuid4(), "thread_id": thread_id, "assistant_id": assistant["assistant_id"],
-        "metadata": body.metadata or {}, "kwargs": kwargs, "multitask_strategy": body.multitask_strategy,
+        "metadata": metadata, "kwargs": kwargs, "multitask_strategy": body.multitask_strategy,
         "after_seconds": body.after_seconds,
     }
     slot = offer_slot(session, state, body)

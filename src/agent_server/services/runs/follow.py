@@ -20,6 +20,7 @@ from agent_server.errors import Conflict, NotFound, ThreadNotFound
 from agent_server.models.runs import RunSearch
 from agent_server.repositories import runs as repo
 from agent_server.repositories import threads as threads_repo
+from agent_server.services.auth import Actor
 from agent_server.services.runs.cancel import cancel_active_run
 from agent_server.state import AppState
 from agent_server.streaming.broker import Broker
@@ -30,21 +31,26 @@ logger = logging.getLogger(__name__)
 KEEPALIVE_SECONDS = 15.0
 
 
-async def get_run(session: AsyncSession, thread_id: UUID, run_id: UUID) -> dict[str, Any]:
-    run = await repo.get(session, thread_id, run_id)
+async def get_run(session: AsyncSession, actor: Actor, thread_id: UUID, run_id: UUID,
+                  action: str = "read") -> dict[str, Any]:
+    """The run, once `threads.<action>` allowed it; on a thread the user's filters hide it is not found."""
+    scope = await actor.authorize("threads", action, {"thread_id": thread_id, "run_id": run_id})
+    run = await repo.get(session, thread_id, run_id, thread_scope=scope)
     if run is None:
         raise NotFound(f"Run '{run_id}' not found")
     return run
 
 
-async def list_runs(session: AsyncSession, thread_id: UUID, query: RunSearch) -> list[dict[str, Any]]:
-    if await threads_repo.get(session, thread_id) is None:
+async def list_runs(session: AsyncSession, actor: Actor, thread_id: UUID, query: RunSearch) -> list[dict[str, Any]]:
+    scope = await actor.authorize("threads", "read", {"thread_id": thread_id})
+    if await threads_repo.get(session, thread_id, scope=scope) is None:
         raise ThreadNotFound(thread_id)
-    return await repo.list_for_thread(session, thread_id, query.status, query.limit, query.offset)
+    return await repo.list_for_thread(session, thread_id, query.status, query.limit, query.offset,
+                                      thread_scope=scope)
 
 
-async def delete_run(session: AsyncSession, thread_id: UUID, run_id: UUID) -> None:
-    run = await get_run(session, thread_id, run_id)
+async def delete_run(session: AsyncSession, actor: Actor, thread_id: UUID, run_id: UUID) -> None:
+    run = await get_run(session, actor, thread_id, run_id, "delete")
     if run["status"] in ACTIVE_RUN_STATUSES:
         raise Conflict(f"Run '{run_id}' is {run['status']}; cancel it before deleting it")
     await repo.delete_run(session, run_id)
@@ -70,12 +76,12 @@ async def wait_for_output(session: AsyncSession, state: AppState, run: dict[str,
         final = await repo.get_by_id(fresh, run["run_id"])
         if final is not None and final["status"] == "error":
             return {"__error__": await repo.error_of(fresh, run["run_id"])}
-        thread = await threads_repo.get(fresh, run["thread_id"])
+        thread = await threads_repo.get(fresh, run["thread_id"], scope=None)  # the caller was allowed the run
         return thread["values"] if thread else None
 
 
-async def join_run(session: AsyncSession, state: AppState, thread_id: UUID, run_id: UUID) -> Any:
-    return await wait_for_output(session, state, await get_run(session, thread_id, run_id))
+async def join_run(session: AsyncSession, state: AppState, actor: Actor, thread_id: UUID, run_id: UUID) -> Any:
+    return await wait_for_output(session, state, await get_run(session, actor, thread_id, run_id))
 
 
 def run_headers(run: dict[str, Any]) -> dict[str, str]:
@@ -134,19 +140,20 @@ async def cancel_after_disconnect(state: AppState, run_id: UUID) -> None:
                 await commit(session)
 
 
-async def join_stream(session: AsyncSession, state: AppState, request: Request, thread_id: UUID, run_id: UUID,
-                      last_event_id: int | None, cancel_on_disconnect: bool) -> EventSourceResponse:
-    run = await get_run(session, thread_id, run_id)
+async def join_stream(session: AsyncSession, state: AppState, actor: Actor, request: Request, thread_id: UUID,
+                      run_id: UUID, last_event_id: int | None, cancel_on_disconnect: bool) -> EventSourceResponse:
+    run = await get_run(session, actor, thread_id, run_id)
     await session.close()
     if run["status"] not in ACTIVE_RUN_STATUSES and not await state.broker.is_closed(run_id):
         return EventSourceResponse(_nothing(), headers=run_headers(run), sep="\n")
     return stream_response(state, request, run, last_event_id, cancel_on_disconnect)
 
 
-async def thread_stream(session: AsyncSession, state: AppState, thread_id: UUID,
+async def thread_stream(session: AsyncSession, state: AppState, actor: Actor, thread_id: UUID,
                         last_event_id: int | None) -> EventSourceResponse:
     """Stream the thread's active runs one after another, then close."""
-    if await threads_repo.get(session, thread_id) is None:
+    scope = await actor.authorize("threads", "read", {"thread_id": thread_id})
+    if await threads_repo.get(session, thread_id, scope=scope) is None:
         raise ThreadNotFound(thread_id)
     await session.close()
 
