@@ -283,7 +283,8 @@ def dev(
     with stop_on_sigterm(), open_database(data_dir, project.base_dir / DATA_DIR_NAME) as database:
         if database.data_dir is not None:  # an external DATABASE_URL stays as the user wrote it
             export_env(DATABASE_URL=database.url, OPEN_LANGGRAPH_DATA_DIR=str(database.data_dir))
-        export_env(OPEN_LANGGRAPH_CONFIG=str(config_path), OPEN_LANGGRAPH_N_JOBS_PER_WORKER=str(n_jobs_per_worker))
+        export_env(OPEN_LANGGRAPH_CONFIG=str(config_path), OPEN_LANGGRAPH_N_JOBS_PER_WORKER=str(n_jobs_per_worker),
+                   OPEN_LANGGRAPH_DEV_CORS="true")
         print_banner("dev", api_rows(host, port), database.description, config_path, project)
         watch = {str(project.base_dir), *(str(d) for d in project.dependencies if d.is_dir())}
         uvicorn.run(
