@@ -177,7 +177,8 @@ def test_dev_finds_langgraph_json_when_there_is_no_open_langgraph_json(
 
 
 def test_serve_runs_workers_without_reload(tmp_path: Path, fresh_database: str, uvicorn_run: UvicornCall) -> None:
-    result = invoke(["serve", "--config", str(chat_config(tmp_path)), "--workers", "3"], DATABASE_URL=fresh_database)
+    result = invoke(["serve", "--config", str(chat_config(tmp_path)), "--workers", "3", "--allow-no-auth"],
+                    DATABASE_URL=fresh_database)
     assert result.exit_code == 0, result.output
     assert uvicorn_run.args == (APP_FACTORY,)
     kwargs = uvicorn_run.kwargs
@@ -196,7 +197,8 @@ def test_serve_runs_workers_without_reload(tmp_path: Path, fresh_database: str, 
 def test_serve_defaults_the_broker_to_postgres_unless_chosen(
     tmp_path: Path, database_url: str, uvicorn_run: UvicornCall, env: dict[str, str], broker: str
 ) -> None:
-    result = invoke(["serve", "--config", str(chat_config(tmp_path))], DATABASE_URL=database_url, **env)
+    result = invoke(["serve", "--config", str(chat_config(tmp_path)), "--allow-no-auth"], DATABASE_URL=database_url,
+                    **env)
     assert result.exit_code == 0, result.output
     assert Settings.model_validate(uvicorn_run.env).stream_broker == broker
     assert f"Broker    {broker}" in result.stdout

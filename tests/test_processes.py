@@ -90,7 +90,7 @@ class ApiProcess(Process):
     def __init__(self, name: str, env: dict[str, str], log: Path, n_jobs: int = 0) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        super().__init__(name, ["serve", "--host", "127.0.0.1", "--port", str(self.port),
+        super().__init__(name, ["serve", "--host", "127.0.0.1", "--port", str(self.port), "--allow-no-auth",
                                 "--n-jobs-per-worker", str(n_jobs)], env, log)
 
     def ready(self) -> bool:

@@ -256,6 +256,31 @@ def print_banner(mode: str, rows: dict[str, str], database: str, config_path: Pa
     console.print(Panel(grid, title=f"Open LangGraph Server {__version__} · {mode}", expand=False), highlight=False)
 
 
+def describe_auth(project: ProjectConfig, settings: Settings) -> str | None:
+    """How requests are authenticated, as `AuthEngine.from_config` will choose; None when they are not.
+
+    Decided from the config and the environment alone: the CLI does not import the user's auth module.
+    """
+    if project.auth.path:
+        return f"auth.path {project.auth.path}"
+    if settings.jwt.configured:
+        return "built-in JWT (OPEN_LANGGRAPH_JWT_*)"
+    return None
+
+
+def require_auth(project: ProjectConfig, settings: Settings, *, allow_no_auth: bool) -> str:
+    """What the banner shows about auth; exits when none is configured and the user did not accept that."""
+    auth = describe_auth(project, settings)
+    if auth is not None:
+        return auth
+    if not allow_no_auth:
+        fail("no authentication is configured: every client could read and change every assistant, thread, run "
+             "and store item. Either configure it (\"auth\": {\"path\": \"./auth.py:auth\"} in the config, or "
+             "OPEN_LANGGRAPH_JWT_SECRET / _PUBLIC_KEY / _JWKS), or pass --allow-no-auth to serve without it "
+             "(for example behind a proxy that authenticates).")
+    return "none (--allow-no-auth)"
+
+
 def export_env(**values: str) -> None:
     """What the server process (ours, a reload child or a worker) reads through Settings."""
     os.environ.update(values)
@@ -309,8 +334,15 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
     n_jobs_per_worker: JobsOption = 10,
     access_log: AccessLogOption = False,
+    allow_no_auth: Annotated[
+        bool,
+        typer.Option("--allow-no-auth",
+                     help="Start even though no authentication is configured (auth.path, OPEN_LANGGRAPH_JWT_*)."),
+    ] = False,
 ) -> None:
     """Run the production server against DATABASE_URL (no reload, no embedded database).
+
+    It refuses to start without authentication (auth.path or OPEN_LANGGRAPH_JWT_*) unless --allow-no-auth.
 
     Several processes share the runs (--workers, `open-langgraph worker`), so the stream broker defaults to
     postgres here; set OPEN_LANGGRAPH_BROKER (or REDIS_URL) to choose another.
@@ -322,10 +354,11 @@ def serve(
         fail("serve needs DATABASE_URL (a PostgreSQL URL); `open-langgraph dev` starts an embedded database instead")
     config_path = resolve_config_path(config)
     project = load_project(config_path, quiet=True)
+    auth = require_auth(project, settings_from_env(), allow_no_auth=allow_no_auth)
     broker = default_broker_to_postgres()
     export_env(OPEN_LANGGRAPH_CONFIG=str(config_path), OPEN_LANGGRAPH_N_JOBS_PER_WORKER=str(n_jobs_per_worker))
     jobs = f"{n_jobs_per_worker} per process" if n_jobs_per_worker else "none (API only)"
-    rows = {**api_rows(host, port), "Jobs": jobs, "Broker": broker}
+    rows = {**api_rows(host, port), "Auth": auth, "Jobs": jobs, "Broker": broker}
     print_banner("serve", rows, describe_database(url), config_path, project)
     uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_config=log_config(),
                 access_log=access_log, timeout_keep_alive=KEEP_ALIVE_SECONDS)
