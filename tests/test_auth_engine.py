@@ -8,6 +8,7 @@ import pytest
 from langgraph_sdk import Auth
 from starlette.requests import Request
 
+from agent_server.errors import ApiError
 from agent_server.repositories.common import metadata_matches as matches
 from agent_server.services.auth import AuthEngine, AuthUser, Forbidden, to_auth_user
 
@@ -70,6 +71,18 @@ async def test_handler_answers_allow_reject_or_filter_and_may_change_the_value()
         await engine.authorize(ALICE, "threads", "delete", {})
     assert await engine.authorize(ALICE, "threads", "read", {}) is None
     assert await engine.authorize(ALICE, "assistants", "read", {}) is None  # no handler: allowed
+
+
+async def test_a_handler_raising_an_http_exception_answers_with_its_status_and_detail() -> None:
+    auth = Auth()
+
+    @auth.on.threads.update
+    async def frozen(ctx: Any, value: Any) -> None:
+        raise Auth.exceptions.HTTPException(status_code=403, detail="threads are read-only today")
+
+    with pytest.raises(ApiError) as raised:
+        await AuthEngine(auth).authorize(ALICE, "threads", "update", {})
+    assert (raised.value.status_code, raised.value.detail) == (403, "threads are read-only today")
 
 
 async def test_malformed_filters_are_a_server_side_error() -> None:

@@ -74,6 +74,8 @@ class AuthUser:
     def to_dict(self) -> dict[str, Any]:
         return dict(self._fields)
 
+    to_json = to_dict  # how the server's JSON encoder renders objects it does not know
+
     @classmethod
     def from_dict(cls, fields: Mapping[str, Any]) -> AuthUser:
         extra = {k: v for k, v in fields.items() if k not in ("identity", "display_name", "permissions",
@@ -163,7 +165,10 @@ class AuthEngine:
             return None
         context = AuthContext(permissions=user.permissions, user=user, resource=resource,  # type: ignore[arg-type]
                               action=action)  # type: ignore[arg-type]
-        result = await handler(ctx=context, value=value)
+        try:
+            result = await handler(ctx=context, value=value)
+        except Auth.exceptions.HTTPException as exc:
+            raise ApiError(str(exc.detail), exc.status_code) from None
         if result is None or result is True:
             return None
         if result is False:

@@ -15,6 +15,7 @@ from langgraph.types import Command, Send
 from agent_server.repositories import assistants as assistants_repo
 from agent_server.repositories import checkpoints as checkpoints_repo
 from agent_server.repositories import runs as repo
+from agent_server.services.auth import AuthUser
 from agent_server.services.runs.stream_modes import ChunkTranslator, graph_modes
 from agent_server.services.runs.webhooks import send_webhook
 from agent_server.services.thread_state import thread_fields
@@ -58,8 +59,9 @@ def run_config(assistant: dict[str, Any], run: dict[str, Any]) -> RunnableConfig
         configurable["checkpoint_id"] = checkpoint_id
     if checkpoint.get("checkpoint_ns"):
         configurable["checkpoint_ns"] = checkpoint["checkpoint_ns"]
-    if kwargs.get("auth_user") is not None:
-        configurable["langgraph_auth_user"] = kwargs["auth_user"]
+    user = configurable.get("langgraph_auth_user")
+    if isinstance(user, dict) and user.get("identity"):
+        configurable["langgraph_auth_user"] = AuthUser.from_dict(user)  # `.identity` and `["identity"]`, as upstream
     metadata = {
         **(assistant["config"].get("metadata") or {}), **(requested.get("metadata") or {}),
         **run["metadata"], "graph_id": assistant["graph_id"], "assistant_id": str(assistant["assistant_id"]),
