@@ -65,7 +65,7 @@ async def test_every_route_but_the_public_ones_answers_401_to_anonymous_callers(
 async def test_a_valid_token_passes_and_a_bad_one_says_why(auth_app: ServedApp) -> None:
     client = get_client(url=auth_app.url, headers={"Authorization": f"Bearer {token()}"})
     thread = await client.threads.create(metadata={"by": "alice"})
-    assert (await client.threads.get(thread["thread_id"]))["metadata"] == {"by": "alice"}
+    assert (await client.threads.get(thread["thread_id"]))["metadata"] == {"by": "alice", "owner": "alice"}
     async with httpx.AsyncClient(base_url=auth_app.url) as http:
         expired = await http.post("/threads/search", json={},
                                   headers={"Authorization": f"Bearer {token(exp=int(time.time()) - 5)}"})
@@ -78,3 +78,24 @@ async def test_a_valid_token_passes_and_a_bad_one_says_why(auth_app: ServedApp) 
                                        headers={"Authorization": f"Bearer {token()}"})).json()
         assert count_after == count_before
     await client.aclose()
+
+
+def bearer(**claims: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(**claims)}"}
+
+
+async def test_the_jwt_authenticator_isolates_users_and_tenants(auth_app: ServedApp) -> None:
+    alice, bob = bearer(sub="alice"), bearer(sub="bob")
+    carol_at_acme, dave_at_acme = bearer(sub="carol", org_id="acme"), bearer(sub="dave", org_id="acme")
+    erin_at_globex = bearer(sub="erin", org_id="globex")
+    async with httpx.AsyncClient(base_url=auth_app.url) as http:
+        alices = (await http.post("/threads", json={}, headers=alice)).json()
+        assert alices["metadata"] == {"owner": "alice"}
+        assert_error(await http.get(f"/threads/{alices['thread_id']}", headers=bob), 404)
+        acmes = (await http.post("/threads", json={}, headers=carol_at_acme)).json()
+        assert acmes["metadata"] == {"tenant": "acme"}
+        assert (await http.get(f"/threads/{acmes['thread_id']}", headers=dave_at_acme)).status_code == 200
+        for outsider in (erin_at_globex, alice):
+            assert_error(await http.get(f"/threads/{acmes['thread_id']}", headers=outsider), 404)
+        found = (await http.post("/threads/search", json={"limit": 1000}, headers=erin_at_globex)).json()
+        assert {t["thread_id"] for t in found}.isdisjoint({alices["thread_id"], acmes["thread_id"]})

@@ -126,4 +126,23 @@ def jwt_auth(settings: JwtSettings) -> Auth | None:
         token = token_from_headers(headers, settings.api_key_header)
         return verifier.user(await verifier.verify(token))
 
+    auth.on(isolate_tenants)
     return auth
+
+
+CREATE_ACTIONS = ("create", "create_run")
+
+
+async def isolate_tenants(ctx: Auth.types.AuthContext, value: Any) -> dict[str, str] | None:
+    """The built-in isolation: what a user creates is stamped with its tenant (the token's tenant claim) or, with
+    none, its owner (the identity); everyone sees only their tenant's (or their own) objects.
+
+    The store is scoped by namespace instead (its first label is the identity), so it passes here.
+    """
+    if ctx.resource == "store":
+        return None
+    tenant = ctx.user.get("org_id") if hasattr(ctx.user, "get") else None
+    key, owner = ("tenant", str(tenant)) if tenant else ("owner", ctx.user.identity)
+    if ctx.action in CREATE_ACTIONS and isinstance(value, dict) and "metadata" in value:
+        value["metadata"] = {**(value["metadata"] or {}), key: owner}
+    return {key: owner}
