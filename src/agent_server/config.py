@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from dotenv import dotenv_values
@@ -62,10 +62,21 @@ class CheckpointerConfig(BaseModel):
 
 
 class AuthConfig(BaseModel):
+    """`auth`: who a request acts for (`path`, else the JWT settings) and what users may reach.
+
+    `store` scopes the /store routes when requests have a user:
+    - `"user"` (the default): every namespace a user reads or writes must start with their identity (a foreign
+      first label is a 403), and a search or namespace listing without a prefix covers only `(identity,)`.
+      The check runs after the `@auth.on.store` handlers, so a handler may rewrite `value["namespace"]` first.
+    - `"shared"`: no built-in rule; every user reaches every namespace, unless `@auth.on.store` handlers refuse.
+    Without an authenticator (an open server) neither applies.
+    """
+
     model_config = ConfigDict(extra="allow")
 
     path: str | None = None
     disable_studio_auth: bool = False
+    store: Literal["user", "shared"] = "user"
 
 
 class CorsConfig(BaseModel):

@@ -1,10 +1,10 @@
-"""/store: thin handlers over services.store."""
+"""/store: thin handlers over services.store, which runs the `@auth.on.store` handlers and the per-user rule."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response
 
-from agent_server.deps import State
+from agent_server.deps import CurrentActor, State
 from agent_server.errors import ErrorResponses
 from agent_server.models.store import (
     Item,
@@ -18,37 +18,41 @@ from agent_server.models.store import (
 from agent_server.responses import JSONResponse
 from agent_server.services import store as service
 
-router = APIRouter(prefix="/store", tags=["Store"], responses=ErrorResponses)
+FORBIDDEN = {"description": "Refused by an @auth.on.store handler, or a namespace outside the user's",
+             "content": {"application/json": {"example": {"detail": "Forbidden"}}}}
+
+router = APIRouter(prefix="/store", tags=["Store"], responses={**ErrorResponses, 403: FORBIDDEN})
 
 
 @router.put("/items", summary="Store or update an item", status_code=204)
-async def put_item(body: StorePut, state: State) -> Response:
-    await service.put_item(state, body)
+async def put_item(body: StorePut, state: State, actor: CurrentActor) -> Response:
+    await service.put_item(state, actor, body)
     return Response(status_code=204)
 
 
 @router.get("/items", summary="Retrieve an item (null when missing)", responses={200: {"model": Item | None}})
 async def get_item(
     state: State,
+    actor: CurrentActor,
     namespace: str | None = Query(default=None, description="labels joined with '.'"),
     key: str | None = Query(default=None),
     refresh_ttl: bool | None = Query(default=None, description="refresh the item's TTL; null: the store's default"),
 ) -> JSONResponse:
-    return JSONResponse(await service.get_item(state, namespace, key, refresh_ttl))
+    return JSONResponse(await service.get_item(state, actor, namespace, key, refresh_ttl))
 
 
 @router.delete("/items", summary="Delete an item", status_code=204)
-async def delete_item(body: StoreDelete, state: State) -> Response:
-    await service.delete_item(state, body)
+async def delete_item(body: StoreDelete, state: State, actor: CurrentActor) -> Response:
+    await service.delete_item(state, actor, body)
     return Response(status_code=204)
 
 
 @router.post("/items/search", summary="Search or list items under a namespace prefix",
              responses={200: {"model": SearchItemsResponse}})
-async def search_items(body: StoreSearch, state: State) -> JSONResponse:
-    return JSONResponse(await service.search_items(state, body))
+async def search_items(body: StoreSearch, state: State, actor: CurrentActor) -> JSONResponse:
+    return JSONResponse(await service.search_items(state, actor, body))
 
 
 @router.post("/namespaces", summary="List namespaces", responses={200: {"model": ListNamespacesResponse}})
-async def list_namespaces(body: StoreListNamespaces, state: State) -> JSONResponse:
-    return JSONResponse(await service.list_namespaces(state, body))
+async def list_namespaces(body: StoreListNamespaces, state: State, actor: CurrentActor) -> JSONResponse:
+    return JSONResponse(await service.list_namespaces(state, actor, body))
