@@ -169,6 +169,8 @@ class AuthEngine:
             result = await handler(ctx=context, value=value)
         except Auth.exceptions.HTTPException as exc:
             raise ApiError(str(exc.detail), exc.status_code) from None
+        except AssertionError as exc:  # the documented `assert namespace[0] == ctx.user.identity` style
+            raise Forbidden(str(exc) or "Forbidden") from None
         if result is None or result is True:
             return None
         if result is False:
