@@ -144,8 +144,6 @@ def warn_about_auth(auth: AuthEngine) -> None:
     if not auth.enabled:
         logger.warning("NO AUTHENTICATION: every client can read and change everything. "
                        "Set auth.path or OPEN_LANGGRAPH_JWT_* to require a user.")
-    elif auth.has_authorization_handlers:
-        logger.warning("auth: requests are authenticated, but @auth.on handlers are not enforced yet")
 
 
 def create_app(settings: Settings | None = None, config: ProjectConfig | None = None) -> FastAPI:

@@ -131,10 +131,6 @@ class AuthEngine:
     def enabled(self) -> bool:
         return self.auth is not None
 
-    @property
-    def has_authorization_handlers(self) -> bool:
-        return self.auth is not None and bool(self.auth._handlers or self.auth._global_handlers)
-
     async def authenticate(self, request: Request) -> AuthUser | None:
         """The request's user; None when no authenticator is configured. Raises 401/403 from the handler."""
         handler = self.auth._authenticate_handler if self.auth is not None else None
