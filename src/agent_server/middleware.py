@@ -101,6 +101,7 @@ class AuthenticationMiddleware:
             await send_error(send, exc.status_code, str(exc.detail), exc.headers)
             return
         scope.setdefault("state", {})["auth_user"] = user
+        scope["user"] = user  # `request.user` in the user's own routes, as Starlette's AuthenticationMiddleware does
         await self.app(scope, receive, send)
 
     def _is_open_route(self, scope: Scope) -> bool:
