@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_server.db.tables import Assistant, AssistantVersion, Thread
-from agent_server.repositories.common import escape_like, jsonb_contains, order, paginate
+from agent_server.repositories.common import Scope, escape_like, jsonb_contains, metadata_scope, order, paginate
 
 COLUMNS = (
     Assistant.assistant_id, Assistant.graph_id, Assistant.name, Assistant.description, Assistant.config,
@@ -33,8 +33,9 @@ def _as_dict(row: Any) -> dict[str, Any]:
     return data
 
 
-def _filters(metadata: dict[str, Any] | None, graph_id: str | None, name: str | None) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
+def _filters(metadata: dict[str, Any] | None, graph_id: str | None, name: str | None,
+             scope: Scope) -> list[ColumnElement[bool]]:
+    conditions = metadata_scope(Assistant.metadata_, scope)
     if metadata:
         conditions.append(jsonb_contains(Assistant.metadata_, metadata))
     if graph_id:
@@ -52,8 +53,18 @@ GET_SQL = text(
 
 
 async def get(session: AsyncSession, assistant_id: UUID) -> dict[str, Any] | None:
+    """The server's own lookup (workers running a run): no auth scope. Requests use `get_visible`."""
     row = (await session.execute(GET_SQL, {"assistant_id": assistant_id})).first()
     return dict(row._mapping) if row else None
+
+
+async def get_visible(session: AsyncSession, assistant_id: UUID, *, scope: Scope) -> dict[str, Any] | None:
+    """The assistant, if it exists and `scope` (an auth handler's filters on its metadata) lets the caller see it."""
+    if not scope:
+        return await get(session, assistant_id)
+    stmt = select(*COLUMNS).where(Assistant.assistant_id == assistant_id, *metadata_scope(Assistant.metadata_, scope))
+    row = (await session.execute(stmt)).first()
+    return _as_dict(row) if row else None
 
 
 async def insert_new(session: AsyncSession, values: dict[str, Any], *, skip_if_exists: bool) -> dict[str, Any] | None:
@@ -86,13 +97,16 @@ async def latest_version_number(session: AsyncSession, assistant_id: UUID) -> in
     return int((await session.execute(stmt)).scalar_one())
 
 
-async def lock(session: AsyncSession, assistant_id: UUID) -> dict[str, Any] | None:
-    stmt = select(*COLUMNS).where(Assistant.assistant_id == assistant_id).with_for_update()
+async def lock(session: AsyncSession, assistant_id: UUID, *, scope: Scope) -> dict[str, Any] | None:
+    """The assistant locked for this transaction; None if it is missing or outside `scope`."""
+    stmt = select(*COLUMNS).where(Assistant.assistant_id == assistant_id, *metadata_scope(Assistant.metadata_, scope))
+    stmt = stmt.with_for_update()
     row = (await session.execute(stmt)).first()
     return _as_dict(row) if row else None
 
 
 async def replace(session: AsyncSession, assistant_id: UUID, values: dict[str, Any]) -> dict[str, Any]:
+    """Overwrite the assistant with `values` (a new or restored version); callers hold its `lock` (scoped)."""
     stmt = (
         update(Assistant)
         .where(Assistant.assistant_id == assistant_id)
@@ -120,15 +134,17 @@ async def list_versions(
     return [_as_dict(r) for r in (await session.execute(stmt)).all()]
 
 
-async def delete_one(session: AsyncSession, assistant_id: UUID) -> bool:
-    stmt = delete(Assistant).where(Assistant.assistant_id == assistant_id).returning(Assistant.assistant_id)
-    return (await session.execute(stmt)).first() is not None
+async def delete_one(session: AsyncSession, assistant_id: UUID, *, scope: Scope) -> bool:
+    stmt = delete(Assistant).where(Assistant.assistant_id == assistant_id, *metadata_scope(Assistant.metadata_, scope))
+    return (await session.execute(stmt.returning(Assistant.assistant_id))).first() is not None
 
 
-async def delete_threads_of(session: AsyncSession, assistant_id: UUID) -> list[UUID]:
+async def delete_threads_of(session: AsyncSession, assistant_id: UUID, *, thread_scope: Scope) -> list[UUID]:
+    """Delete the assistant's threads that `thread_scope` (the caller's `threads.delete` filters) lets it delete."""
     stmt = (
         delete(Thread)
-        .where(Thread.metadata_["assistant_id"].astext == str(assistant_id))
+        .where(Thread.metadata_["assistant_id"].astext == str(assistant_id),
+               *metadata_scope(Thread.metadata_, thread_scope))
         .returning(Thread.thread_id)
     )
     return [r[0] for r in (await session.execute(stmt)).all()]
@@ -136,17 +152,17 @@ async def delete_threads_of(session: AsyncSession, assistant_id: UUID) -> list[U
 
 async def search(
     session: AsyncSession, *, metadata: dict[str, Any] | None, graph_id: str | None, name: str | None,
-    limit: int, offset: int, sort_by: str | None, sort_order: str | None,
+    limit: int, offset: int, sort_by: str | None, sort_order: str | None, scope: Scope,
 ) -> list[dict[str, Any]]:
-    stmt = select(*COLUMNS).where(*_filters(metadata, graph_id, name))
+    stmt = select(*COLUMNS).where(*_filters(metadata, graph_id, name, scope))
     column = SORT_COLUMNS[sort_by or "created_at"]
     stmt = order(stmt, column, sort_order or "desc", tiebreak=Assistant.assistant_id)
     return [_as_dict(r) for r in (await session.execute(paginate(stmt, limit, offset))).all()]
 
 
 async def count(session: AsyncSession, *, metadata: dict[str, Any] | None, graph_id: str | None,
-                name: str | None) -> int:
-    stmt = select(func.count()).select_from(Assistant).where(*_filters(metadata, graph_id, name))
+                name: str | None, scope: Scope) -> int:
+    stmt = select(func.count()).select_from(Assistant).where(*_filters(metadata, graph_id, name, scope))
     return int((await session.execute(stmt)).scalar_one())
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from agent_server.deps import Session, State
+from agent_server.deps import CurrentActor, Session, State
 from agent_server.errors import ErrorResponses
 from agent_server.models.assistants import (
     Assistant,
@@ -24,70 +24,76 @@ router = APIRouter(prefix="/assistants", tags=["Assistants"], responses=ErrorRes
 
 
 @router.post("", summary="Create assistant", responses={200: {"model": Assistant}})
-async def create_assistant(body: AssistantCreate, session: Session, state: State) -> JSONResponse:
-    return JSONResponse(await service.create_assistant(session, state, body))
+async def create_assistant(body: AssistantCreate, session: Session, state: State, actor: CurrentActor) -> JSONResponse:
+    return JSONResponse(await service.create_assistant(session, state, actor, body))
 
 
 @router.post("/search", summary="Search assistants", responses={200: {"model": list[Assistant]}})
-async def search_assistants(body: AssistantSearch, session: Session) -> JSONResponse:
-    return JSONResponse(await service.search_assistants(session, body))
+async def search_assistants(body: AssistantSearch, session: Session, actor: CurrentActor) -> JSONResponse:
+    return JSONResponse(await service.search_assistants(session, actor, body))
 
 
 @router.post("/count", summary="Count assistants", responses={200: {"model": int}})
-async def count_assistants(body: AssistantFilter, session: Session) -> JSONResponse:
-    return JSONResponse(await service.count_assistants(session, body))
+async def count_assistants(body: AssistantFilter, session: Session, actor: CurrentActor) -> JSONResponse:
+    return JSONResponse(await service.count_assistants(session, actor, body))
 
 
 @router.get("/{assistant_id}", summary="Get assistant", responses={200: {"model": Assistant}})
-async def get_assistant(assistant_id: str, session: Session, state: State) -> JSONResponse:
-    return JSONResponse(await service.get_assistant(session, state, assistant_id))
+async def get_assistant(assistant_id: str, session: Session, state: State, actor: CurrentActor) -> JSONResponse:
+    return JSONResponse(await service.get_assistant(session, state, actor, assistant_id))
 
 
 @router.patch("/{assistant_id}", summary="Patch assistant (new version)", responses={200: {"model": Assistant}})
-async def patch_assistant(assistant_id: str, body: AssistantPatch, session: Session, state: State) -> JSONResponse:
-    return JSONResponse(await service.patch_assistant(session, state, assistant_id, body))
+async def patch_assistant(
+    assistant_id: str, body: AssistantPatch, session: Session, state: State, actor: CurrentActor
+) -> JSONResponse:
+    return JSONResponse(await service.patch_assistant(session, state, actor, assistant_id, body))
 
 
 @router.delete("/{assistant_id}", summary="Delete assistant", status_code=204)
 async def delete_assistant(
-    assistant_id: str, session: Session, state: State, delete_threads: bool = False
+    assistant_id: str, session: Session, state: State, actor: CurrentActor, delete_threads: bool = False
 ) -> None:
-    await service.delete_assistant(session, state, assistant_id, delete_threads)
+    await service.delete_assistant(session, state, actor, assistant_id, delete_threads)
 
 
 @router.post("/{assistant_id}/versions", summary="List assistant versions",
              responses={200: {"model": list[AssistantVersion]}})
 async def list_versions(
-    assistant_id: str, body: AssistantVersionsSearch, session: Session, state: State
+    assistant_id: str, body: AssistantVersionsSearch, session: Session, state: State, actor: CurrentActor
 ) -> JSONResponse:
-    return JSONResponse(await service.list_versions(session, state, assistant_id, body))
+    return JSONResponse(await service.list_versions(session, state, actor, assistant_id, body))
 
 
 @router.post("/{assistant_id}/latest", summary="Set latest version", responses={200: {"model": Assistant}})
-async def set_latest(assistant_id: str, body: AssistantSetLatest, session: Session, state: State) -> JSONResponse:
-    return JSONResponse(await service.set_latest_version(session, state, assistant_id, body.version))
+async def set_latest(
+    assistant_id: str, body: AssistantSetLatest, session: Session, state: State, actor: CurrentActor
+) -> JSONResponse:
+    return JSONResponse(await service.set_latest_version(session, state, actor, assistant_id, body.version))
 
 
 @router.get("/{assistant_id}/graph", summary="Get assistant graph")
 async def get_graph(
-    assistant_id: str, session: Session, state: State,
+    assistant_id: str, session: Session, state: State, actor: CurrentActor,
     xray: str | None = Query(default=None, description="true, false, or a depth"),
 ) -> JSONResponse:
-    return JSONResponse(await service.graph_drawing(session, state, assistant_id, xray))
+    return JSONResponse(await service.graph_drawing(session, state, actor, assistant_id, xray))
 
 
 @router.get("/{assistant_id}/schemas", summary="Get assistant schemas", responses={200: {"model": GraphSchemas}})
-async def get_schemas(assistant_id: str, session: Session, state: State) -> JSONResponse:
-    return JSONResponse(await service.graph_schemas(session, state, assistant_id))
+async def get_schemas(assistant_id: str, session: Session, state: State, actor: CurrentActor) -> JSONResponse:
+    return JSONResponse(await service.graph_schemas(session, state, actor, assistant_id))
 
 
 @router.get("/{assistant_id}/subgraphs", summary="Get assistant subgraphs")
-async def get_subgraphs(assistant_id: str, session: Session, state: State, recurse: bool = False) -> JSONResponse:
-    return JSONResponse(await service.subgraph_schemas(session, state, assistant_id, None, recurse))
+async def get_subgraphs(
+    assistant_id: str, session: Session, state: State, actor: CurrentActor, recurse: bool = False
+) -> JSONResponse:
+    return JSONResponse(await service.subgraph_schemas(session, state, actor, assistant_id, None, recurse))
 
 
 @router.get("/{assistant_id}/subgraphs/{namespace}", summary="Get assistant subgraphs by namespace")
 async def get_subgraphs_in(
-    assistant_id: str, namespace: str, session: Session, state: State, recurse: bool = False
+    assistant_id: str, namespace: str, session: Session, state: State, actor: CurrentActor, recurse: bool = False
 ) -> JSONResponse:
-    return JSONResponse(await service.subgraph_schemas(session, state, assistant_id, namespace, recurse))
+    return JSONResponse(await service.subgraph_schemas(session, state, actor, assistant_id, namespace, recurse))

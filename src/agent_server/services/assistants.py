@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 from uuid import UUID, uuid4
@@ -18,7 +19,8 @@ from agent_server.models.assistants import (
     AssistantVersionsSearch,
 )
 from agent_server.repositories import assistants as repo
-from agent_server.repositories.common import pick
+from agent_server.repositories.common import Scope, pick
+from agent_server.services.auth import Actor
 from agent_server.services.graphs import GraphRegistry, default_assistant_id
 from agent_server.state import AppState
 
@@ -47,79 +49,128 @@ def parse_assistant_id(value: str | UUID, graphs: GraphRegistry) -> UUID:
         raise Unprocessable(f"assistant_id must be a UUID or a registered graph id, got {value!r}") from None
 
 
-async def get_assistant(session: AsyncSession, state: AppState, assistant_id: str | UUID) -> dict[str, Any]:
-    found = await repo.get(session, parse_assistant_id(assistant_id, state.graphs))
+async def get_assistant(session: AsyncSession, state: AppState, actor: Actor,
+                        assistant_id: str | UUID) -> dict[str, Any]:
+    """The assistant after `assistants.read` allowed it; one the user's filters hide is not found (404)."""
+    uid = parse_assistant_id(assistant_id, state.graphs)
+    scope = await actor.authorize("assistants", "read", {"assistant_id": uid})
+    found = await repo.get_visible(session, uid, scope=scope)
     if found is None:
         raise AssistantNotFound(assistant_id)
     return found
 
 
-async def create_assistant(session: AsyncSession, state: AppState, body: AssistantCreate) -> dict[str, Any]:
+async def assistant_for_runs(session: AsyncSession, state: AppState, actor: Actor,
+                             assistant_id: str | UUID) -> dict[str, Any]:
+    """The assistant a run or cron names: a graph id stands for the graph's own assistant, which every user may
+    run; an assistant id must pass `assistants.read` (404 when its filters hide it)."""
+    uid = parse_assistant_id(assistant_id, state.graphs)
+    scope: Scope = None
+    if not (isinstance(assistant_id, str) and assistant_id in state.graphs):
+        scope = await actor.authorize("assistants", "read", {"assistant_id": uid})
+    found = await repo.get_visible(session, uid, scope=scope)
+    if found is None:
+        raise AssistantNotFound(assistant_id)
+    return found
+
+
+async def create_assistant(session: AsyncSession, state: AppState, actor: Actor,
+                           body: AssistantCreate) -> dict[str, Any]:
+    """The `assistants.create` handler may change the metadata (e.g. add an owner); the row gets the changed one."""
     if body.graph_id not in state.graphs:
         raise GraphNotFound(body.graph_id)
     assistant_id = body.assistant_id or uuid4()
+    value: dict[str, Any] = {
+        "assistant_id": assistant_id, "graph_id": body.graph_id, "config": body.config, "context": body.context,
+        "metadata": dict(body.metadata), "if_exists": body.if_exists, "name": body.name or "Untitled",
+    }
+    await actor.authorize("assistants", "create", value)
     values = {
         "assistant_id": assistant_id, "graph_id": body.graph_id, "name": body.name or "Untitled",
         "description": body.description, "config": body.config, "context": body.context,
-        "metadata": body.metadata,
+        "metadata": dict(value["metadata"] or {}),
     }
     created = await repo.insert_new(session, values, skip_if_exists=True)
     if created is not None:
         return created
     if body.if_exists == "do_nothing":
-        return await get_assistant(session, state, assistant_id)
+        with contextlib.suppress(AssistantNotFound):  # another user's assistant: it still exists
+            return await get_assistant(session, state, actor, assistant_id)
     raise Conflict(f"Assistant '{assistant_id}' already exists")
 
 
-async def patch_assistant(
-    session: AsyncSession, state: AppState, assistant_id: str, body: AssistantPatch
-) -> dict[str, Any]:
-    """Every change makes a new version; metadata is merged, other given fields replace."""
-    current = await repo.lock(session, parse_assistant_id(assistant_id, state.graphs))
+async def lock_for_update(session: AsyncSession, state: AppState, actor: Actor, assistant_id: str,
+                          **fields: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the assistant, locked; the `assistants.update` value as the handler left it). 404 if its filters hide it."""
+    uid = parse_assistant_id(assistant_id, state.graphs)
+    value = {"assistant_id": uid, **fields}
+    scope = await actor.authorize("assistants", "update", value)
+    current = await repo.lock(session, uid, scope=scope)
     if current is None:
         raise AssistantNotFound(assistant_id)
+    return current, value
+
+
+async def patch_assistant(
+    session: AsyncSession, state: AppState, actor: Actor, assistant_id: str, body: AssistantPatch
+) -> dict[str, Any]:
+    """Every change makes a new version; metadata is merged, other given fields replace."""
+    current, value = await lock_for_update(
+        session, state, actor, assistant_id, graph_id=body.graph_id, config=body.config, context=body.context,
+        metadata=dict(body.metadata or {}), name=body.name, version=None,
+    )
     if body.graph_id is not None and body.graph_id not in state.graphs:
         raise GraphNotFound(body.graph_id)
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    merged = {**current, **changes, "metadata": {**current["metadata"], **changes.get("metadata", {})}}
+    merged = {**current, **changes, "metadata": {**current["metadata"], **(value["metadata"] or {})}}
     merged["version"] = await repo.latest_version_number(session, current["assistant_id"]) + 1
     updated = await repo.replace(session, current["assistant_id"], merged)
     await repo.insert_version(session, updated)
     return updated
 
 
-async def delete_assistant(session: AsyncSession, state: AppState, assistant_id: str, delete_threads: bool) -> None:
+async def delete_assistant(session: AsyncSession, state: AppState, actor: Actor, assistant_id: str,
+                           delete_threads: bool) -> None:
+    """With `delete_threads`, also the assistant's threads that the user's `threads.delete` filters allow."""
     uid = parse_assistant_id(assistant_id, state.graphs)
-    if not await repo.delete_one(session, uid):
+    scope = await actor.authorize("assistants", "delete", {"assistant_id": uid})
+    if not await repo.delete_one(session, uid, scope=scope):
         raise AssistantNotFound(assistant_id)
     if delete_threads:
-        for thread_id in await repo.delete_threads_of(session, uid):
+        thread_scope = await actor.authorize("threads", "delete", {"thread_id": None, "assistant_id": uid})
+        for thread_id in await repo.delete_threads_of(session, uid, thread_scope=thread_scope):
             await state.checkpointer.adelete_thread(str(thread_id))
 
 
-async def search_assistants(session: AsyncSession, body: AssistantSearch) -> list[dict[str, Any]]:
+def search_value(body: AssistantFilter, limit: int, offset: int) -> dict[str, Any]:
+    """`assistants.search`'s value (AssistantsSearch)."""
+    return {"graph_id": body.graph_id, "metadata": body.metadata, "limit": limit, "offset": offset}
+
+
+async def search_assistants(session: AsyncSession, actor: Actor, body: AssistantSearch) -> list[dict[str, Any]]:
+    scope = await actor.authorize("assistants", "search", search_value(body, body.limit, body.offset))
     found = await repo.search(
         session, metadata=body.metadata, graph_id=body.graph_id, name=body.name, limit=body.limit,
-        offset=body.offset, sort_by=body.sort_by, sort_order=body.sort_order,
+        offset=body.offset, sort_by=body.sort_by, sort_order=body.sort_order, scope=scope,
     )
     return [pick(a, list(body.select) if body.select else None) for a in found]
 
 
-async def count_assistants(session: AsyncSession, body: AssistantFilter) -> int:
-    return await repo.count(session, metadata=body.metadata, graph_id=body.graph_id, name=body.name)
+async def count_assistants(session: AsyncSession, actor: Actor, body: AssistantFilter) -> int:
+    scope = await actor.authorize("assistants", "search", search_value(body, 0, 0))
+    return await repo.count(session, metadata=body.metadata, graph_id=body.graph_id, name=body.name, scope=scope)
 
 
 async def list_versions(
-    session: AsyncSession, state: AppState, assistant_id: str, body: AssistantVersionsSearch
+    session: AsyncSession, state: AppState, actor: Actor, assistant_id: str, body: AssistantVersionsSearch
 ) -> list[dict[str, Any]]:
-    assistant = await get_assistant(session, state, assistant_id)
+    assistant = await get_assistant(session, state, actor, assistant_id)
     return await repo.list_versions(session, assistant["assistant_id"], body.metadata, body.limit, body.offset)
 
 
-async def set_latest_version(session: AsyncSession, state: AppState, assistant_id: str, version: int) -> dict[str, Any]:
-    current = await repo.lock(session, parse_assistant_id(assistant_id, state.graphs))
-    if current is None:
-        raise AssistantNotFound(assistant_id)
+async def set_latest_version(session: AsyncSession, state: AppState, actor: Actor, assistant_id: str,
+                             version: int) -> dict[str, Any]:
+    current, _ = await lock_for_update(session, state, actor, assistant_id, version=version)
     chosen = await repo.get_version(session, current["assistant_id"], version)
     if chosen is None:
         raise NotFound(f"Version {version} of assistant '{assistant_id}' not found")
@@ -148,24 +199,25 @@ def parse_xray(value: str | None) -> bool | int:
     return depth
 
 
-async def graph_drawing(session: AsyncSession, state: AppState, assistant_id: str, xray: str | None) -> dict[str, Any]:
-    assistant = await get_assistant(session, state, assistant_id)
+async def graph_drawing(session: AsyncSession, state: AppState, actor: Actor, assistant_id: str,
+                        xray: str | None) -> dict[str, Any]:
+    assistant = await get_assistant(session, state, actor, assistant_id)
     depth = parse_xray(xray)
     graph = await build_graph_for(state, assistant)
     drawable = await graph.aget_graph(xray=depth)
     return drawable.to_json()
 
 
-async def graph_schemas(session: AsyncSession, state: AppState, assistant_id: str) -> dict[str, Any]:
-    assistant = await get_assistant(session, state, assistant_id)
+async def graph_schemas(session: AsyncSession, state: AppState, actor: Actor, assistant_id: str) -> dict[str, Any]:
+    assistant = await get_assistant(session, state, actor, assistant_id)
     graph = await build_graph_for(state, assistant)
     return {"graph_id": assistant["graph_id"], **schemas_of(graph)}
 
 
 async def subgraph_schemas(
-    session: AsyncSession, state: AppState, assistant_id: str, namespace: str | None, recurse: bool
+    session: AsyncSession, state: AppState, actor: Actor, assistant_id: str, namespace: str | None, recurse: bool
 ) -> dict[str, Any]:
-    assistant = await get_assistant(session, state, assistant_id)
+    assistant = await get_assistant(session, state, actor, assistant_id)
     graph = await build_graph_for(state, assistant)
     return {ns: schemas_of(sub) async for ns, sub in graph.aget_subgraphs(namespace=namespace, recurse=recurse)}
 

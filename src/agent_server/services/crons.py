@@ -90,7 +90,7 @@ def check_run_request(state: AppState, cron: dict[str, Any]) -> None:
 
 async def resolve_assistant(session: AsyncSession, state: AppState, assistant_id: str) -> UUID:
     try:
-        assistant = await assistants_service.get_assistant(session, state, assistant_id)
+        assistant = await assistants_service.assistant_for_runs(session, state, SYSTEM, assistant_id)
     except Unprocessable:
         raise AssistantNotFound(assistant_id) from None  # an unknown graph id: 404, as the reference answers
     found: UUID = assistant["assistant_id"]
