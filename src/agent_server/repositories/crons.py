@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, insert, or_, select,
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_server.db.tables import Cron
-from agent_server.repositories.common import jsonb_contains
+from agent_server.repositories.common import Scope, jsonb_contains, metadata_scope
 
 COLUMNS = (
     Cron.cron_id, Cron.assistant_id, Cron.thread_id, Cron.user_id, Cron.end_time, Cron.schedule, Cron.timezone,
@@ -29,8 +29,8 @@ def _as_dict(row: Any) -> dict[str, Any]:
 
 
 def _filters(assistant_id: UUID | None, thread_id: UUID | None, metadata: dict[str, Any] | None,
-             enabled: bool | None = None) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
+             enabled: bool | None, scope: Scope) -> list[ColumnElement[bool]]:
+    conditions = metadata_scope(Cron.metadata_, scope)
     if assistant_id is not None:
         conditions.append(Cron.assistant_id == assistant_id)
     if thread_id is not None:
@@ -62,18 +62,21 @@ async def insert_cron(session: AsyncSession, values: dict[str, Any]) -> dict[str
     return _as_dict(row)
 
 
-async def get(session: AsyncSession, cron_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
-    stmt = select(*COLUMNS).where(Cron.cron_id == cron_id)
+async def get(session: AsyncSession, cron_id: UUID, *, scope: Scope, for_update: bool = False) -> dict[str, Any] | None:
+    """The cron, if it exists and `scope` (an auth handler's filters on its metadata) lets the caller see it."""
+    stmt = select(*COLUMNS).where(Cron.cron_id == cron_id, *metadata_scope(Cron.metadata_, scope))
     if for_update:
         stmt = stmt.with_for_update()
     row = (await session.execute(stmt)).first()
     return _as_dict(row) if row else None
 
 
-async def set_fields(session: AsyncSession, cron_id: UUID, fields: dict[str, Any]) -> dict[str, Any] | None:
-    """Set the given columns and bump `updated_at`; None if the cron is gone."""
+async def set_fields(session: AsyncSession, cron_id: UUID, fields: dict[str, Any], *,
+                     scope: Scope) -> dict[str, Any] | None:
+    """Set the given columns and bump `updated_at`; None if the cron is gone (or outside `scope`)."""
     columns = {("metadata_" if key == "metadata" else key): value for key, value in fields.items()}
-    stmt = update(Cron).where(Cron.cron_id == cron_id).values(**columns, updated_at=func.now()).returning(*COLUMNS)
+    stmt = update(Cron).where(Cron.cron_id == cron_id, *metadata_scope(Cron.metadata_, scope))
+    stmt = stmt.values(**columns, updated_at=func.now()).returning(*COLUMNS)
     row = (await session.execute(stmt)).first()
     return _as_dict(row) if row else None
 
@@ -83,8 +86,8 @@ async def set_next_run_date(session: AsyncSession, cron_id: UUID, next_run_date:
     await session.execute(update(Cron).where(Cron.cron_id == cron_id).values(next_run_date=next_run_date))
 
 
-async def delete_one(session: AsyncSession, cron_id: UUID) -> bool:
-    stmt = delete(Cron).where(Cron.cron_id == cron_id).returning(Cron.cron_id)
+async def delete_one(session: AsyncSession, cron_id: UUID, *, scope: Scope) -> bool:
+    stmt = delete(Cron).where(Cron.cron_id == cron_id, *metadata_scope(Cron.metadata_, scope)).returning(Cron.cron_id)
     return (await session.execute(stmt)).first() is not None
 
 
@@ -95,17 +98,17 @@ async def lock_thread_crons(session: AsyncSession, thread_id: UUID) -> None:
 
 async def search(
     session: AsyncSession, *, assistant_id: UUID | None, thread_id: UUID | None, metadata: dict[str, Any] | None,
-    enabled: bool | None, limit: int, offset: int, sort_by: str | None, sort_order: str | None,
+    enabled: bool | None, limit: int, offset: int, sort_by: str | None, sort_order: str | None, scope: Scope,
 ) -> list[dict[str, Any]]:
     """One page, newest first by default."""
-    stmt = select(*COLUMNS).where(*_filters(assistant_id, thread_id, metadata, enabled))
+    stmt = select(*COLUMNS).where(*_filters(assistant_id, thread_id, metadata, enabled, scope))
     stmt = _ordered(stmt, sort_by or "created_at", sort_order or "desc").limit(limit).offset(offset)
     return [_as_dict(r) for r in (await session.execute(stmt)).all()]
 
 
 async def count(session: AsyncSession, *, assistant_id: UUID | None, thread_id: UUID | None,
-                metadata: dict[str, Any] | None) -> int:
-    stmt = select(func.count()).select_from(Cron).where(*_filters(assistant_id, thread_id, metadata))
+                metadata: dict[str, Any] | None, scope: Scope) -> int:
+    stmt = select(func.count()).select_from(Cron).where(*_filters(assistant_id, thread_id, metadata, None, scope))
     return int((await session.execute(stmt)).scalar_one())
 
 
