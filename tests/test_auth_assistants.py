@@ -74,6 +74,7 @@ FOREIGN_ROUTES = [
     ("GET", "/subgraphs", None),
     ("GET", "/subgraphs/child", None),
     ("POST", "/versions", {}),
+    ("POST", "/versions", None),
     ("PATCH", "", {"metadata": {"owner": "bob"}, "name": "taken"}),
     ("POST", "/latest", {"version": 1}),
     ("DELETE", "", None),
@@ -99,6 +100,8 @@ async def test_another_users_assistant_is_not_found_and_unchanged(
 async def test_the_owner_can_use_every_route(http: httpx.AsyncClient) -> None:
     mine = await create(http, ALICE, metadata={"v": 1})
     path = f"/assistants/{mine['assistant_id']}"
+    without_body = await http.post(f"{path}/versions", headers=ALICE)
+    assert [v["version"] for v in without_body.json()] == [1]
     for suffix in ("/graph", "/schemas", "/subgraphs"):
         assert (await http.get(path + suffix, headers=ALICE)).status_code == 200
     patched = await http.patch(path, json={"metadata": {"v": 2}}, headers=ALICE)

@@ -60,9 +60,12 @@ async def delete_assistant(
 @router.post("/{assistant_id}/versions", summary="List assistant versions",
              responses={200: {"model": list[AssistantVersion]}})
 async def list_versions(
-    assistant_id: str, body: AssistantVersionsSearch, session: Session, state: State, actor: CurrentActor
+    assistant_id: str, session: Session, state: State, actor: CurrentActor,
+    body: AssistantVersionsSearch | None = None,
 ) -> JSONResponse:
-    return JSONResponse(await service.list_versions(session, state, actor, assistant_id, body))
+    """The body is optional: without one, the newest versions (its defaults)."""
+    return JSONResponse(await service.list_versions(session, state, actor, assistant_id,
+                                                    body or AssistantVersionsSearch()))
 
 
 @router.post("/{assistant_id}/latest", summary="Set latest version", responses={200: {"model": Assistant}})
