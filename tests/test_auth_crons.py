@@ -186,6 +186,21 @@ async def test_a_tick_runs_as_the_cron_creator(http: httpx.AsyncClient) -> None:
         assert state["values"] == {"user_id": identity, "identity": identity}
 
 
+async def test_a_stateless_tick_keeps_its_thread_for_the_creator(http: httpx.AsyncClient) -> None:
+    assistant = await ok(http.post("/assistants", json={"graph_id": "whoami"}, headers=ALICE))
+    cron = await new_cron(http, ALICE, assistant_id=assistant["assistant_id"], schedule=EVERY_SECOND, input={},
+                          on_run_completed="keep")
+    mine = {"metadata": {"assistant_id": assistant["assistant_id"]}}
+
+    async def kept_threads() -> list[dict[str, Any]] | None:
+        return await ok(http.post("/threads/search", json=mine, headers=ALICE)) or None
+
+    thread = (await eventually(kept_threads))[0]
+    assert (await http.delete(f"/runs/crons/{cron['cron_id']}", headers=ALICE)).status_code == 204
+    assert thread["metadata"]["owner"] == "alice"
+    assert await ok(http.post("/threads/search", json=mine, headers=BOB)) == []
+
+
 def test_a_client_cannot_choose_who_ticks_run_as() -> None:
     """Auth keys a client writes into a cron's config are dropped; only the creator the server stores counts."""
     cron_id = uuid.uuid4()
@@ -193,7 +208,7 @@ def test_a_client_cannot_choose_who_ticks_run_as() -> None:
                                           "langgraph_auth_user_id": "mallory"}}}
     stored = with_identity(forged, uuid.uuid4(), cron_id, None)
     assert stored["config"]["configurable"] == {"x": 1, "cron_id": str(cron_id)}
-    assert creator_actor({"payload": stored}) is SYSTEM
+    assert creator_actor(None, {"payload": stored}) is SYSTEM
     alice = {"identity": "alice", "permissions": []}
-    ticks_as = creator_actor({"payload": with_identity(forged, uuid.uuid4(), cron_id, alice)})
+    ticks_as = creator_actor(None, {"payload": with_identity(forged, uuid.uuid4(), cron_id, alice)})
     assert (ticks_as.identity, ticks_as.engine) == ("alice", None)

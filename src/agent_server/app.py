@@ -61,7 +61,11 @@ def make_broker(settings: Settings, pool: AsyncConnectionPool, listener: PgListe
     return MemoryBroker()
 
 
-async def open_app_state(settings: Settings, config: ProjectConfig, *, host_workers: bool = True) -> AppState:
+async def open_app_state(settings: Settings, config: ProjectConfig, *, host_workers: bool = True,
+                         auth: AuthEngine | None = None) -> AppState:
+    """Everything the app and its workers share; `auth` defaults to the config's (workers run handlers too:
+    a cron's tick creates its run as the cron's creator)."""
+    auth = auth or AuthEngine.from_config(config, settings)
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set (open-langgraph dev starts an embedded PostgreSQL)")
     apply_project_env(config)
@@ -78,7 +82,7 @@ async def open_app_state(settings: Settings, config: ProjectConfig, *, host_work
         settings=settings, config=config, engine=engine, sessionmaker=create_sessionmaker(engine),
         read_sessionmaker=read_sessionmaker(engine),
         pool=pool, checkpointer=checkpointer, store=store, graphs=graphs, broker=broker, listener=listener,
-        http=httpx.AsyncClient(),
+        http=httpx.AsyncClient(), auth=auth if auth.enabled else None,
     )
     async with state.sessionmaker.begin() as session:
         await sync_default_assistants(session, graphs)
@@ -153,8 +157,7 @@ def create_app(settings: Settings | None = None, config: ProjectConfig | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.olg = await open_app_state(settings, config)
-        app.state.olg.auth = auth if auth.enabled else None
+        app.state.olg = await open_app_state(settings, config, auth=auth)
         try:
             yield
         finally:

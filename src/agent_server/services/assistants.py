@@ -60,15 +60,20 @@ async def get_assistant(session: AsyncSession, state: AppState, actor: Actor,
     return found
 
 
+async def run_assistant_scope(actor: Actor, assistant_id: UUID, graphs: GraphRegistry) -> Scope:
+    """A graph's own assistant (named by graph id or by its id) is every user's to run; any other must pass
+    `assistants.read`."""
+    if actor.engine is None or any(default_assistant_id(graph_id) == assistant_id for graph_id in graphs.graph_ids):
+        return None
+    return await actor.authorize("assistants", "read", {"assistant_id": assistant_id, "metadata": None})
+
+
 async def assistant_for_runs(session: AsyncSession, state: AppState, actor: Actor,
                              assistant_id: str | UUID) -> dict[str, Any]:
     """The assistant a run or cron names: a graph id stands for the graph's own assistant, which every user may
     run; an assistant id must pass `assistants.read` (404 when its filters hide it)."""
     uid = parse_assistant_id(assistant_id, state.graphs)
-    scope: Scope = None
-    if not (isinstance(assistant_id, str) and assistant_id in state.graphs):
-        scope = await actor.authorize("assistants", "read", {"assistant_id": uid})
-    found = await repo.get_visible(session, uid, scope=scope)
+    found = await repo.get_visible(session, uid, scope=await run_assistant_scope(actor, uid, state.graphs))
     if found is None:
         raise AssistantNotFound(assistant_id)
     return found

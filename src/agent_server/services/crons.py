@@ -26,7 +26,7 @@ from agent_server.models.runs import RunCreate
 from agent_server.repositories import crons as repo
 from agent_server.repositories import threads as threads_repo
 from agent_server.services import assistants as assistants_service
-from agent_server.services.auth import SYSTEM, Actor, AuthUser
+from agent_server.services.auth import SYSTEM, Actor, AuthEngine, AuthUser
 from agent_server.services.pagination import page_with_headers
 from agent_server.services.runs import create as runs_create
 from agent_server.state import AppState
@@ -93,10 +93,11 @@ def creator_of(cron: dict[str, Any]) -> dict[str, Any] | None:
     return creator if isinstance(creator, dict) else None
 
 
-def creator_actor(cron: dict[str, Any]) -> Actor:
-    """Who a tick runs as: the creator, with no handler to pass (they were checked when the cron was made)."""
+def creator_actor(engine: AuthEngine | None, cron: dict[str, Any]) -> Actor:
+    """Who a tick runs as: the creator, through the handlers as if they made the run now (so a stateless tick's
+    thread gets the creator's owner metadata, and a handler may refuse a tick)."""
     creator = creator_of(cron)
-    return Actor(engine=None, user=AuthUser.from_dict(creator)) if creator is not None else SYSTEM
+    return Actor(engine=engine, user=AuthUser.from_dict(creator)) if creator is not None else SYSTEM
 
 
 def public(cron: dict[str, Any]) -> dict[str, Any]:
@@ -272,7 +273,7 @@ async def fire_due_cron(session: AsyncSession, state: AppState) -> bool:
     await repo.set_next_run_date(session, cron["cron_id"], following)
     try:
         async with session.begin_nested():
-            run = await runs_create.create_run(session, state, creator_actor(cron), run_request(cron),
+            run = await runs_create.create_run(session, state, creator_actor(state.auth, cron), run_request(cron),
                                                cron["thread_id"])
     except ApiError as exc:
         logger.warning("cron %s skipped a tick: %s", cron["cron_id"], exc.detail)

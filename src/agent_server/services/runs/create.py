@@ -119,13 +119,6 @@ async def authorize_run(actor: Actor, body: RunCreate, thread_id: UUID | None,
     return dict(value["metadata"] or {}), scope
 
 
-async def assistant_scope(actor: Actor, body: RunCreate, state: AppState) -> Scope:
-    """A graph's own assistant (named by graph id) is every user's; one given by id must pass `assistants.read`."""
-    if isinstance(body.assistant_id, str) and body.assistant_id in state.graphs:
-        return None
-    return await actor.authorize("assistants", "read", {"assistant_id": body.assistant_id, "metadata": None})
-
-
 async def create_run(session: AsyncSession, state: AppState, actor: Actor, body: RunCreate,
                      thread_id: UUID | None) -> dict[str, Any]:
     """Insert (= enqueue) a run; when this process has a free slot and the run can start now, it starts at commit."""
@@ -134,9 +127,9 @@ async def create_run(session: AsyncSession, state: AppState, actor: Actor, body:
     assistant_id = assistants_service.parse_assistant_id(body.assistant_id, state.graphs)
     kwargs = run_kwargs(body, actor, stateless)
     metadata, thread_scope = await authorize_run(actor, body, thread_id, kwargs)
+    assistant_scope = await assistants_service.run_assistant_scope(actor, assistant_id, state.graphs)
     assistant, thread_exists = await repo.assistant_and_locked_thread(
-        session, assistant_id, thread_id, assistant_scope=await assistant_scope(actor, body, state),
-        thread_scope=thread_scope)
+        session, assistant_id, thread_id, assistant_scope=assistant_scope, thread_scope=thread_scope)
     if assistant is None:
         raise AssistantNotFound(body.assistant_id)
     thread_metadata = {"graph_id": assistant["graph_id"], "assistant_id": str(assistant["assistant_id"])}
