@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from agent_server.models.common import ErrorBody, ValidationErrorBody
 from agent_server.responses import JSONResponse
 
 
@@ -55,11 +56,16 @@ class ThreadNotFound(NotFound):
         super().__init__(f"Thread '{thread_id}' not found")
 
 
+def _error(description: str, example: str, model: type[ErrorBody] = ErrorBody) -> dict[str, Any]:
+    return {"description": description, "model": model,
+            "content": {"application/json": {"example": {"detail": example}}}}
+
+
 ErrorResponses: dict[int | str, dict[str, Any]] = {
-    404: {"description": "Not found", "content": {"application/json": {"example": {"detail": "... not found"}}}},
-    409: {"description": "Conflict", "content": {"application/json": {"example": {"detail": "... exists"}}}},
-    422: {"description": "Invalid request",
-          "content": {"application/json": {"example": {"detail": "field: message"}}}},
+    400: _error("Bad request", "Request body is not valid UTF-8"),
+    404: _error("Not found", "... not found"),
+    409: _error("Conflict", "... exists"),
+    422: _error("Invalid request", "field: message", ValidationErrorBody),
 }
 
 
@@ -83,9 +89,16 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": _validation_detail(exc), "errors": errors}, status_code=422)
 
 
+def _http_detail(exc: StarletteHTTPException) -> Any:
+    """FastAPI's detail, made specific where it says only that the body could not be parsed."""
+    if isinstance(exc.__cause__, UnicodeDecodeError):
+        return "Request body is not valid UTF-8"
+    return exc.detail
+
+
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse({"detail": _http_detail(exc)}, status_code=exc.status_code, headers=exc.headers)
 
 
 def add_exception_handlers(app: FastAPI) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette import responses
 
 
 def _default(obj: Any) -> Any:
@@ -23,12 +23,33 @@ def _default(obj: Any) -> Any:
     return str(obj)
 
 
+def _encodable(value: Any) -> Any:
+    """`value` with what orjson refuses made writable: integers beyond 64 bits become floats, lone surrogates in
+    strings become '?'."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_encodable(key): _encodable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encodable(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return float(value)
+    return value
+
+
 def dumps(content: Any) -> bytes:
-    return orjson.dumps(content, default=_default, option=orjson.OPT_NON_STR_KEYS)
+    """JSON bytes. jsonb keeps a number like 1e30 as 1000...0, which reads back as an integer wider than 64 bits:
+    such integers are written as the floats they were sent as. Lone surrogates (which request validation refuses,
+    but an error message may quote) are replaced."""
+    try:
+        return orjson.dumps(content, default=_default, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return orjson.dumps(_encodable(content), default=_default, option=orjson.OPT_NON_STR_KEYS)
 
 
-class JSONResponse(Response):
-    media_type = "application/json"
+class JSONResponse(responses.JSONResponse):
+    """Starlette's JSONResponse rendered by orjson. Being a JSONResponse, FastAPI documents a route's declared
+    model as its JSON body (any other response class is documented as `{"type": "string"}`)."""
 
     def render(self, content: Any) -> bytes:
         return dumps(content)

@@ -8,7 +8,16 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from agent_server.models.common import ApiModel, IfExists, Limit, Metadata, Offset, SortOrder, StorableObject
+from agent_server.models.common import (
+    ApiModel,
+    IfExists,
+    Limit,
+    Metadata,
+    Offset,
+    SortOrder,
+    StorableObject,
+    selection_of,
+)
 
 AssistantField = Literal[
     "assistant_id", "graph_id", "name", "description", "config", "context", "metadata", "version",
@@ -72,6 +81,11 @@ class Assistant(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+AssistantSelection = selection_of(Assistant)
+# What search answers: whole assistants, or the fields `select` names.
+AssistantSearchResult = list[Assistant | AssistantSelection]  # type: ignore[valid-type]
 
 
 class AssistantVersion(BaseModel):

@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+import re
+from functools import cache
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 
 MAX_PAGE_SIZE = 1000
 MAX_OFFSET = 2**62  # beyond any row count; keeps the value inside Postgres' bigint
 MAX_JSON_DEPTH = 100
+# NUL, which Postgres text and jsonb refuse, and lone UTF-16 surrogates ("\ud800" in JSON), which are not Unicode
+# text: no database column or JSON encoder takes them.
+UNSTORABLE_CHARACTER = re.compile("[\x00\ud800-\udfff]")
+
+
+def check_characters(value: str, what: str) -> None:
+    found = UNSTORABLE_CHARACTER.search(value)
+    if found is None:
+        return
+    if found.group() == "\x00":
+        raise ValueError(f"{what} must not contain NUL characters")
+    raise ValueError(f"{what} must be valid Unicode (no lone surrogates such as \\ud800)")
 
 
 def check_storable(value: Any, path: str = "value", depth: int = 0) -> Any:
-    """What jsonb and our JSON rendering can hold: a 422 for NUL, NaN/Infinity, integers beyond 64 bits and
-    nesting deeper than MAX_JSON_DEPTH, instead of a database error."""
+    """What jsonb and our JSON rendering can hold: a 422 for NUL, lone surrogates, NaN/Infinity, integers beyond
+    64 bits and nesting deeper than MAX_JSON_DEPTH, instead of a database error."""
     if depth > MAX_JSON_DEPTH:
         raise ValueError(f"{path} is nested deeper than {MAX_JSON_DEPTH} levels")
     if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError(f"{path} must not contain NUL characters")
+        check_characters(value, path)
     elif isinstance(value, bool):
         pass
     elif isinstance(value, int):
@@ -30,8 +43,8 @@ def check_storable(value: Any, path: str = "value", depth: int = 0) -> Any:
             raise ValueError(f"{path} must be a finite number")
     elif isinstance(value, dict):
         for key, item in value.items():
-            if isinstance(key, str) and "\x00" in key:
-                raise ValueError("object keys must not contain NUL characters")
+            if isinstance(key, str):
+                check_characters(key, "object keys")
             check_storable(item, f"{path}.{key}", depth + 1)
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
@@ -49,11 +62,60 @@ SortOrder = Literal["asc", "desc"]
 IfExists = Literal["raise", "do_nothing"]
 
 
+def _checked_by_annotation(annotation: Any) -> bool:
+    """Whether a field's type already runs check_storable on its value (StorableObject, StorableValue)."""
+    if get_origin(annotation) is Annotated and any(
+        isinstance(meta, AfterValidator) and meta.func is check_storable for meta in annotation.__metadata__
+    ):
+        return True
+    return any(_checked_by_annotation(arg) for arg in get_args(annotation))
+
+
 class ApiModel(BaseModel):
-    """Request bodies: unknown fields are ignored, as the reference server does."""
+    """Request bodies: unknown fields are ignored, as the reference server does. Every field's value passes
+    check_storable (a name, an id or a label with NUL or a lone surrogate is a 422, not a database error)."""
 
     model_config = ConfigDict(extra="ignore")
 
+    @classmethod
+    @cache
+    def _fields_to_check(cls) -> tuple[str, ...]:
+        return tuple(
+            name for name, field in cls.model_fields.items()
+            if not _checked_by_annotation(field.annotation)
+            and not any(isinstance(m, AfterValidator) and m.func is check_storable for m in field.metadata)
+        )
+
+    @model_validator(mode="after")
+    def _check_storable(self) -> ApiModel:
+        for name in self._fields_to_check():
+            value = getattr(self, name)
+            if not isinstance(value, BaseModel):  # a nested model checked itself
+                check_storable(value, name)
+        return self
+
+
+def selection_of(model: type[BaseModel]) -> type[BaseModel]:
+    """`model` with every field optional: what a search answers for each row when its `select` names fields."""
+    annotations: dict[str, Any] = {name: field.annotation for name, field in model.model_fields.items()}
+    fields: dict[str, Any] = {name: (annotation | None, None) for name, annotation in annotations.items()}
+    doc = f"The fields of {model.__name__} that the search's `select` named."
+    return create_model(f"{model.__name__}Selection", __doc__=doc, **fields)
+
 
 class ErrorBody(BaseModel):
+    """Every error response: the reference server's shape."""
+
     detail: str
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorBody(ErrorBody):
+    """A 422: `detail` sums the issues up; request validation also lists them in `errors`."""
+
+    errors: list[ValidationIssue] | None = None

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from agent_server.models.common import ApiModel, Limit, SortOrder
+from agent_server.models.common import ApiModel, Limit, SortOrder, selection_of
 from agent_server.models.runs import MultitaskStrategy, StreamMode
 from agent_server.models.threads import JsonObject, JsonValues, Offset
 
@@ -100,3 +100,8 @@ class Cron(BaseModel):
     enabled: bool
     created_at: datetime
     updated_at: datetime
+
+
+CronSelection = selection_of(Cron)
+# What search answers: whole crons, or the fields `select` names.
+CronSearchResult = list[Cron | CronSelection]  # type: ignore[valid-type]

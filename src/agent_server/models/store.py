@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from agent_server.models.common import MAX_OFFSET, MAX_PAGE_SIZE, StorableObject, check_storable
+from agent_server.models.common import MAX_OFFSET, MAX_PAGE_SIZE, ApiModel, StorableObject, check_storable
 
 MAX_DEPTH = 2**31 - 1  # the store casts max_depth to a Postgres integer
 MAX_TTL_MINUTES = 10**9  # about 1900 years; keeps NOW() + ttl inside Postgres' timestamp range
@@ -77,7 +77,7 @@ JsonObject = StorableObject
 IndexFields = list[Annotated[str, Field(min_length=1), AfterValidator(check_text)]]
 
 
-class StoreRequest(BaseModel):
+class StoreRequest(ApiModel):
     """Unknown fields are ignored, as the reference server does; types are not coerced."""
 
     model_config = ConfigDict(extra="ignore", strict=True)

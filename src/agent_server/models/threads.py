@@ -8,7 +8,16 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from agent_server.models.common import MAX_OFFSET, ApiModel, IfExists, Limit, SortOrder, StorableObject, check_storable
+from agent_server.models.common import (
+    MAX_OFFSET,
+    ApiModel,
+    IfExists,
+    Limit,
+    SortOrder,
+    StorableObject,
+    check_storable,
+    selection_of,
+)
 
 ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
 # The reference accepts `state_updated_at`; the SDK also offers `context` (absent from our threads).
@@ -138,6 +147,11 @@ class Thread(BaseModel):
     config: dict[str, Any]
     values: dict[str, Any] | list[Any] | None
     interrupts: dict[str, list[dict[str, Any]]]
+
+
+ThreadSelection = selection_of(Thread)
+# What search answers: whole threads, or the fields `select` names.
+ThreadSearchResult = list[Thread | ThreadSelection]  # type: ignore[valid-type]
 
 
 class Checkpoint(BaseModel):
