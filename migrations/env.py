@@ -7,6 +7,7 @@ import os
 from alembic import context
 from sqlalchemy import create_engine, text
 
+import hub_extensions.tables  # noqa: F401  (the hub's tables join Base.metadata)
 from agent_server.db.tables import Base
 from agent_server.settings import to_psycopg_url
 

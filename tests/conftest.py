@@ -27,7 +27,7 @@ from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from agent_server.app import create_app
-from agent_server.config import ProjectConfig, load_config
+from agent_server.config import HttpConfig, ProjectConfig, load_config
 from agent_server.settings import Settings
 
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -96,6 +96,11 @@ def project_config(**overrides: Any) -> ProjectConfig:
     return config.model_copy(update=overrides) if overrides else config
 
 
+def hub_config(**overrides: Any) -> ProjectConfig:
+    """The test project with the hub mounted, as the repo's open_langgraph.json mounts it."""
+    return project_config(http=HttpConfig(app="hub_extensions.app:app", enable_custom_route_auth=True), **overrides)
+
+
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     return Settings.model_validate({"database_url": database_url, **overrides})
 
@@ -110,6 +115,20 @@ async def served(database_url: str) -> AsyncIterator[ServedApp]:
 @pytest_asyncio.fixture(scope="session")
 async def server_url(served: ServedApp) -> str:
     return served.url
+
+
+@pytest_asyncio.fixture(scope="session")
+async def hub_served(database_url: str) -> AsyncIterator[ServedApp]:
+    app = create_app(make_settings(database_url, OPEN_LANGGRAPH_N_JOBS_PER_WORKER=2), hub_config())
+    async with ServedApp(app) as served_app:
+        yield served_app
+
+
+@pytest_asyncio.fixture
+async def hub(hub_served: ServedApp) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of a server with the hub mounted."""
+    async with httpx.AsyncClient(base_url=hub_served.url, timeout=30) as h:
+        yield h
 
 
 @pytest_asyncio.fixture

@@ -1,0 +1,7 @@
+"""The hub's routers, one module per resource, all under `/hub`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+ROUTERS: list[APIRouter] = []

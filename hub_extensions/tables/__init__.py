@@ -1,0 +1,1 @@
+"""The hub's tables, on the server's declarative `Base` so that Alembic (migrations/env.py) sees them."""
