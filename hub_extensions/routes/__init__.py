@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from hub_extensions.routes import credentials, profiles
+
+ROUTERS: list[APIRouter] = [profiles.router, credentials.router]

@@ -1,1 +1,3 @@
 """The hub's tables, on the server's declarative `Base` so that Alembic (migrations/env.py) sees them."""
+
+from hub_extensions.tables import profiles as profiles

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -53,6 +54,33 @@ class JwtSettings(BaseSettings):
         return value
 
 
+class HubSettings(BaseSettings):
+    """The hub (OPEN_LANGGRAPH_HUB_*). A malformed key is reported without echoing it."""
+
+    model_config = SettingsConfigDict(env_prefix="OPEN_LANGGRAPH_HUB_", extra="ignore", case_sensitive=False,
+                                      hide_input_in_errors=True)
+
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key(s) that encrypt provider API keys at rest; comma-separated for rotation (the first "
+        "encrypts, every one decrypts). Without it, provider credentials cannot hold an API key",
+    )
+
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        keys = [key.strip() for key in value.get_secret_value().split(",") if key.strip()] if value else []
+        for key in keys:
+            try:
+                Fernet(key)
+            except ValueError:
+                raise ValueError(
+                    "OPEN_LANGGRAPH_HUB_SECRET_KEY must be Fernet keys (32 url-safe base64-encoded bytes each), e.g. "
+                    "from `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
+                ) from None
+        return SecretStr(",".join(keys)) if keys else None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
 
@@ -81,6 +109,7 @@ class Settings(BaseSettings):
                            description="Without http.cors, allow any origin (set by `dev`, for browser tools)")
 
     jwt: JwtSettings = Field(default_factory=JwtSettings, exclude=True)
+    hub: HubSettings = Field(default_factory=HubSettings, exclude=True)
 
     @property
     def stream_broker(self) -> Literal["memory", "postgres", "redis"]:

@@ -1,0 +1,1 @@
+"""The hub's SQL: services call these modules rather than build statements."""
