@@ -1,5 +1,5 @@
 """Schemathesis against the server's own OpenAPI: no 5xx, and every response matches what the document declares
-(its body schema, and a status code the operation documents).
+(its body schema and content type, and a status code the operation documents).
 
 The document is the one the app publishes at /openapi.json. The app is served by uvicorn on a real port, from an
 event loop of its own in a thread (schemathesis calls synchronously), with a worker so that the runs it creates
@@ -35,6 +35,7 @@ CONFIG = {
         "not_a_server_error": {"enabled": True},
         "response_schema_conformance": {"enabled": True},
         "status_code_conformance": {"enabled": True},
+        "content_type_conformance": {"enabled": True},
     },
 }
 

@@ -56,9 +56,23 @@ class ThreadNotFound(NotFound):
         super().__init__(f"Thread '{thread_id}' not found")
 
 
+def _inline(schema: Any, definitions: dict[str, Any]) -> Any:
+    """A JSON schema with its local `$ref`s replaced by the definitions they name."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return _inline(definitions[schema["$ref"].rsplit("/", 1)[-1]], definitions)
+        return {key: _inline(value, definitions) for key, value in schema.items() if key != "$defs"}
+    if isinstance(schema, list):
+        return [_inline(item, definitions) for item in schema]
+    return schema
+
+
 def _error(description: str, example: str, model: type[ErrorBody] = ErrorBody) -> dict[str, Any]:
-    return {"description": description, "model": model,
-            "content": {"application/json": {"example": {"detail": example}}}}
+    """An error response, always JSON. The schema is written out rather than given as `model`: FastAPI would
+    document a model under the route's own media type, which for the event streams is text/event-stream."""
+    schema = model.model_json_schema()
+    return {"description": description, "content": {"application/json": {
+        "schema": _inline(schema, schema.get("$defs", {})), "example": {"detail": example}}}}
 
 
 ErrorResponses: dict[int | str, dict[str, Any]] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from sse_starlette import EventSourceResponse
 from starlette import responses
 
 
@@ -53,3 +54,20 @@ class JSONResponse(responses.JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return dumps(content)
+
+
+class EventStreamResponse(EventSourceResponse):
+    """sse_starlette's response, with its media type on the class, where FastAPI reads it: a route declaring it as
+    `response_class` is documented as answering text/event-stream."""
+
+    media_type = "text/event-stream"
+
+
+# How the event streams are documented: one schema per event, as OpenAPI tools read a text/event-stream schema.
+EventStreamResponses: dict[int | str, dict[str, Any]] = {200: {
+    "description": "Server-sent events: `event` is the stream mode (or metadata, error, end), `data` its JSON",
+    "content": {"text/event-stream": {"schema": {
+        "type": "object",
+        "properties": {"event": {"type": "string"}, "data": {"type": "string"}, "id": {"type": "string"}},
+    }}},
+}}

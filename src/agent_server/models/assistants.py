@@ -23,6 +23,7 @@ AssistantField = Literal[
     "assistant_id", "graph_id", "name", "description", "config", "context", "metadata", "version",
     "created_at", "updated_at",
 ]
+MAX_VERSION = 2**31 - 1  # versions are Postgres integers
 AssistantSortBy = Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"]
 
 
@@ -67,7 +68,7 @@ class AssistantVersionsSearch(ApiModel):
 
 
 class AssistantSetLatest(ApiModel):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_VERSION)
 
 
 class Assistant(BaseModel):

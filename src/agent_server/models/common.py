@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import re
 from functools import cache
-from typing import Annotated, Any, Literal, get_args, get_origin
+from types import NoneType, UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 
@@ -57,18 +58,19 @@ StorableValue = Annotated[Any, AfterValidator(check_storable)]
 
 Metadata = dict[str, Any]
 Limit = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE, description="page size (1-1000)")]
-Offset = Annotated[int, Field(ge=0, description="rows to skip")]
+Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET, description="rows to skip")]
 SortOrder = Literal["asc", "desc"]
 IfExists = Literal["raise", "do_nothing"]
 
 
 def _checked_by_annotation(annotation: Any) -> bool:
-    """Whether a field's type already runs check_storable on its value (StorableObject, StorableValue)."""
-    if get_origin(annotation) is Annotated and any(
-        isinstance(meta, AfterValidator) and meta.func is check_storable for meta in annotation.__metadata__
-    ):
-        return True
-    return any(_checked_by_annotation(arg) for arg in get_args(annotation))
+    """Whether a field's type runs check_storable on every value it takes (StorableObject, StorableValue, or a
+    union of those and None)."""
+    if get_origin(annotation) is Annotated:
+        return any(isinstance(m, AfterValidator) and m.func is check_storable for m in annotation.__metadata__)
+    if get_origin(annotation) in (Union, UnionType):
+        return all(arg is NoneType or _checked_by_annotation(arg) for arg in get_args(annotation))
+    return False
 
 
 class ApiModel(BaseModel):

@@ -8,9 +8,9 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from agent_server.models.common import ApiModel, Limit, SortOrder, selection_of
+from agent_server.models.common import ApiModel, Limit, Offset, SortOrder, selection_of
 from agent_server.models.runs import MultitaskStrategy, StreamMode
-from agent_server.models.threads import JsonObject, JsonValues, Offset
+from agent_server.models.threads import JsonObject, JsonValues
 
 OnRunCompleted = Literal["delete", "keep"]
 CronSortBy = Literal["cron_id", "assistant_id", "thread_id", "next_run_date", "end_time", "created_at", "updated_at"]

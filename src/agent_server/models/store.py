@@ -15,6 +15,9 @@ from agent_server.models.common import MAX_OFFSET, MAX_PAGE_SIZE, ApiModel, Stor
 
 MAX_DEPTH = 2**31 - 1  # the store casts max_depth to a Postgres integer
 MAX_TTL_MINUTES = 10**9  # about 1900 years; keeps NOW() + ttl inside Postgres' timestamp range
+# 0.6 ms. The store writes the TTL into SQL as f"{seconds} seconds", which Postgres cannot read once Python
+# writes the float with an exponent (below 1e-4 seconds).
+MIN_TTL_MINUTES = 1e-5
 RESERVED_ROOT = "langgraph"
 
 
@@ -90,7 +93,7 @@ class StorePut(StoreRequest):
     index: Literal[False] | IndexFields | None = Field(
         default=None, description="null: the configured fields; false: not indexed; a list: these fields"
     )
-    ttl: Annotated[float, Field(gt=0, le=MAX_TTL_MINUTES, allow_inf_nan=False)] | None = Field(
+    ttl: Annotated[float, Field(ge=MIN_TTL_MINUTES, le=MAX_TTL_MINUTES, allow_inf_nan=False)] | None = Field(
         default=None, description="minutes until the item expires; null: never; left out: the configured default"
     )
 

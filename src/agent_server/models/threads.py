@@ -9,10 +9,10 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, Field
 
 from agent_server.models.common import (
-    MAX_OFFSET,
     ApiModel,
     IfExists,
     Limit,
+    Offset,
     SortOrder,
     StorableObject,
     check_storable,
@@ -31,7 +31,6 @@ PruneStrategy = Literal["delete", "keep_latest"]
 
 JsonObject = StorableObject
 JsonValues = Annotated[dict[str, Any] | list[Any] | None, AfterValidator(check_storable)]
-Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET, description="rows to skip")]
 HistoryLimit = Annotated[int, Field(ge=1, le=1000, description="states to return (1-1000)")]
 
 
