@@ -48,7 +48,7 @@ class FakeProvider:
 
     @staticmethod
     def _authorized(call: dict[str, Any]) -> bool:
-        return call["headers"].get("authorization") == f"Bearer {API_KEY}"
+        return bool(call["headers"].get("authorization") == f"Bearer {API_KEY}")
 
     def _routes(self) -> None:
         app = self.app

@@ -325,7 +325,7 @@ async def test_invalid_transports_are_422_when_saved(
     assert (await api.get("/hub/profiles", params={"tenant_id": tenant})).json() == []
 
 
-VIDEO_WORKFLOW = {
+VIDEO_WORKFLOW: dict[str, Any] = {
     "type": "async_job", "job_id_path": "id",
     "steps": [
         {"name": "poll", "method": "GET", "path": "/videos/{{job_id}}", "interval_ms": 10, "max_attempts": 10,
@@ -480,7 +480,7 @@ async def test_base64_audio_in_json_becomes_a_data_url(
 
 
 async def video_profile(api: httpx.AsyncClient, tenant: str, **poll_changes: Any) -> Any:
-    poll = {**VIDEO_WORKFLOW["steps"][0], **poll_changes}  # type: ignore[dict-item]
+    poll = {**VIDEO_WORKFLOW["steps"][0], **poll_changes}
     return await create_profile(api, {
         "tenant_id": tenant, "provider_id": PROVIDER, "purpose": "video",
         "transport": {"path": "/videos", "headers": {"Authorization": "Bearer {{apiKey}}"},
@@ -663,6 +663,7 @@ async def test_inactive_and_unknown_profiles_are_not_invoked(
     assert inactive.status_code == 409
     unknown = await api.post(f"/hub/profiles/{uuid.uuid4()}/invoke", json={"userPrompt": "x"})
     assert unknown.status_code == 404
+    assert (await api.post(f"/hub/profiles/{uuid.uuid4()}/invoke")).status_code == 404  # the body is optional
     assert (await api.get(f"/hub/profiles/{uuid.uuid4()}/invocations")).status_code == 404
     bad_params = await api.post(f"/hub/profiles/{created['id']}/invoke", json={"params": {"x": {"nested": 1}}})
     assert bad_params.status_code == 422

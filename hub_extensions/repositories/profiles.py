@@ -57,7 +57,7 @@ async def select_profile(session: AsyncSession, *, tenant_id: str, provider_id: 
                          model_id: str | None) -> dict[str, Any] | None:
     """The active profile for the model: one made for exactly this model first, then one for any model (model_id
     NULL); among equals the most recently updated."""
-    model_matches = ModelApiProfile.model_id.is_(None)
+    model_matches: ColumnElement[bool] = ModelApiProfile.model_id.is_(None)
     if model_id is not None:
         model_matches = (ModelApiProfile.model_id == model_id) | model_matches
     stmt = (

@@ -83,8 +83,8 @@ async def delete_profile(profile_id: UUID, session: Session) -> None:
 
 @router.post("/{profile_id}/invoke", summary="Call the provider through the profile and map its answer",
              responses={200: {"model": InvokeResult}, **ProviderErrors})
-async def invoke(profile_id: UUID, body: ProfileInvoke, state: State) -> JSONResponse:
-    return JSONResponse(await invoke_profile(state, profile_id, body))
+async def invoke(profile_id: UUID, state: State, body: ProfileInvoke | None = None) -> JSONResponse:
+    return JSONResponse(await invoke_profile(state, profile_id, body or ProfileInvoke()))
 
 
 @router.get("/{profile_id}/invocations", summary="The profile's invocations (newest first)",

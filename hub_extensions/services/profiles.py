@@ -61,6 +61,15 @@ async def select_profile(session: AsyncSession, *, tenant_id: str, provider_id: 
     return shown(row)
 
 
+def _validation_detail(exc: ValidationError) -> str:
+    """The same `loc: message` summary request validation gives."""
+    issues = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error["loc"])
+        issues.append(f"{location}: {error['msg']}" if location else error["msg"])
+    return "; ".join(issues)
+
+
 def _patched(current: dict[str, Any], body: ProfilePatch) -> ProfileFields:
     """The stored profile with the patch applied, checked as a whole (a new mapping must fit the workflow)."""
     merged = Profile.model_validate(current).model_dump(mode="json")
@@ -71,8 +80,7 @@ def _patched(current: dict[str, Any], body: ProfilePatch) -> ProfileFields:
     try:
         return ProfileFields.model_validate(merged)
     except ValidationError as exc:
-        raise Unprocessable("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}".lstrip(": ")
-                                      for e in exc.errors())) from None
+        raise Unprocessable(_validation_detail(exc)) from None
 
 
 async def update_profile(session: AsyncSession, profile_id: UUID, body: ProfilePatch) -> dict[str, Any]:

@@ -35,7 +35,14 @@ from hub_extensions.repositories import credentials as credentials_repo
 from hub_extensions.repositories import profiles as repo
 from hub_extensions.services.encryption import decrypt_api_key
 from hub_extensions.services.profiles import profile_not_found
-from hub_extensions.services.profiles_http import CallPolicy, ProviderFailure, ProviderRequest, ProviderTimeout, send
+from hub_extensions.services.profiles_http import (
+    CallPolicy,
+    ProviderFailure,
+    ProviderRequest,
+    ProviderResponse,
+    ProviderTimeout,
+    send,
+)
 from hub_extensions.services.profiles_mapping import extract, extract_text, map_response
 from hub_extensions.services.templating import MissingVariable, as_text, render, render_string, substitute
 
@@ -113,7 +120,7 @@ class PreparedCall:
 
 
 async def _wait_for_job(http: httpx.AsyncClient, call: PreparedCall, poll: PollStep,
-                        variables: dict[str, Any]) -> Any:
+                        variables: dict[str, Any]) -> ProviderResponse:
     """Poll until the job reaches a terminal state; the last poll's answer if it is a success state."""
     job_id = variables[JOB_ID]
     state = "(none)"
@@ -130,7 +137,7 @@ async def _wait_for_job(http: httpx.AsyncClient, call: PreparedCall, poll: PollS
 
 
 async def _run_async_job(http: httpx.AsyncClient, call: PreparedCall, profile: Profile, workflow: AsyncJobWorkflow,
-                         submitted: Any, variables: dict[str, Any]) -> dict[str, Any]:
+                         submitted: ProviderResponse, variables: dict[str, Any]) -> dict[str, Any]:
     job_id = extract(submitted.json("workflow.job_id_path"), workflow.job_id_path, "workflow.job_id_path")
     if not isinstance(job_id, str | int) or isinstance(job_id, bool):
         raise ProviderFailure(f"provider answer not understood: workflow.job_id_path {workflow.job_id_path!r} "
