@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hub_extensions.routes import credentials, profiles
+from hub_extensions.routes import credentials, profiles, tags, tasks
 
-ROUTERS: list[APIRouter] = [profiles.router, credentials.router]
+ROUTERS: list[APIRouter] = [tasks.router, tags.router, profiles.router, credentials.router]
