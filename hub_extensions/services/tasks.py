@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agent_server.errors import BadRequest, Conflict, NotFound, Unprocessable
 from agent_server.services.auth import Actor
 from hub_extensions.models.tasks import (
+    ChangeNote,
     DependencyAdd,
     ReadyQuery,
     TaskClaim,
@@ -204,7 +205,7 @@ async def remove_dependency(session: AsyncSession, actor: Actor, task_id: UUID,
     current = {edge["task_id"]: edge["kind"] for edge in await q.dependencies_of(session, task_id)}
     if depends_on not in current:
         raise NotFound(f"Task '{task_id}' has no dependency on '{depends_on}'")
-    history = History(task_id, actor.identity or "api", None)
+    history = History(task_id, author(ChangeNote(), actor), None)
     await apply_edges(session, task_id, {t: k for t, k in current.items() if t != depends_on}, history)
     await q.set_task_fields(session, task_id, {})
     await history.write(session)
