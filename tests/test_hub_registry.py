@@ -3,6 +3,7 @@ agents, executions, and resolving a name to the models to call (env references r
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -197,6 +198,17 @@ async def test_fallbacks_must_name_aliases_and_not_form_a_cycle(hub: httpx.Async
     cleared = await hub.patch(f"/hub/aliases/{a['name']}", json={"fallbacks": None})
     assert cleared.json()["fallbacks"] == []
     assert (await hub.patch(f"/hub/aliases/{c['name']}", json={"fallbacks": [a["name"]]})).status_code == 200
+
+
+async def test_concurrent_fallback_writes_cannot_together_form_a_cycle(hub: httpx.AsyncClient) -> None:
+    model = await make_model(hub)
+    for _ in range(5):
+        a, b = await make_alias(hub, model["name"]), await make_alias(hub, model["name"])
+        responses = await asyncio.gather(
+            hub.patch(f"/hub/aliases/{a['name']}", json={"fallbacks": [b["name"]]}),
+            hub.patch(f"/hub/aliases/{b['name']}", json={"fallbacks": [a["name"]]}),
+        )
+        assert sorted(response.status_code for response in responses) == [200, 422]
 
 
 async def test_a_referenced_alias_cannot_be_deleted_or_renamed(hub: httpx.AsyncClient) -> None:
