@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, Field
 
 from agent_server.models.common import ApiModel, Limit, Offset, SortOrder, selection_of
-from agent_server.models.runs import MultitaskStrategy, StreamMode
+from agent_server.models.runs import MultitaskStrategy, StreamModes
 from agent_server.models.threads import JsonObject, JsonValues
 
 OnRunCompleted = Literal["delete", "keep"]
@@ -42,7 +42,7 @@ class CronRunFields(ApiModel):
     interrupt_before: Interrupts | None = None
     interrupt_after: Interrupts | None = None
     webhook: str | None = Field(default=None, min_length=1, max_length=4096)
-    stream_mode: StreamMode | list[StreamMode] | None = None
+    stream_mode: StreamModes | None = None
     stream_subgraphs: bool | None = None
     stream_resumable: bool | None = None
     durability: Literal["sync", "async", "exit"] | None = None

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
 from agent_server.models.common import ApiModel, Limit, Metadata, Offset, StorableObject, StorableValue
 
 StreamMode = Literal[
     "values", "messages", "messages-tuple", "updates", "events", "debug", "custom", "checkpoints", "tasks"
 ]
+STREAM_MODES: tuple[str, ...] = get_args(StreamMode)
+
+
+def check_stream_modes(value: Any) -> Any:
+    """One error naming the unknown mode and the allowed ones, instead of one per branch of the union."""
+    for mode in value if isinstance(value, list) else [value]:
+        if not isinstance(mode, str) or mode not in STREAM_MODES:
+            raise ValueError(f"unknown stream mode {mode!r}; the modes are {', '.join(STREAM_MODES)}")
+    return value
+
+
+StreamModes = Annotated[StreamMode | list[StreamMode], BeforeValidator(check_stream_modes)]
 RunStatus = Literal["pending", "running", "success", "error", "timeout", "interrupted"]
 MultitaskStrategy = Literal["reject", "enqueue", "interrupt", "rollback"]
 CancelAction = Literal["interrupt", "rollback"]
@@ -38,7 +50,7 @@ class RunCreate(ApiModel):
     config: StorableObject | None = None
     context: StorableObject | None = None
     metadata: StorableObject | None = None
-    stream_mode: StreamMode | list[StreamMode] = "values"
+    stream_mode: StreamModes = "values"
     stream_subgraphs: bool = False
     stream_resumable: bool = False
     interrupt_before: Literal["*"] | list[str] | None = None
