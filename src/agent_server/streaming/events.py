@@ -30,11 +30,15 @@ def sse_message(event: str, data: bytes) -> bytes:
 KEEPALIVE = b": heartbeat\n\n"
 
 
+MAX_EVENT_ID = 2**63 - 1  # event ids are Postgres bigints
+
+
 def parse_last_event_id(value: str | None) -> int | None:
-    """`Last-Event-ID` as a sequence number; raises ValueError on anything else."""
+    """`Last-Event-ID` as a sequence number: ASCII digits up to MAX_EVENT_ID; raises ValueError on anything else
+    (int() alone would take "+5", "1_0", non-ASCII digits and numbers no event id reaches)."""
     if value is None or value.strip() == "":
         return None
-    seq = int(value.strip())
-    if seq < 0:
-        raise ValueError("negative event id")
-    return seq
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > MAX_EVENT_ID:
+        raise ValueError("not an event id")
+    return int(text)
