@@ -423,7 +423,7 @@ async def test_claim_takes_the_next_ready_task_and_records_it(hub: httpx.AsyncCl
 
 
 async def test_concurrent_claims_take_each_task_once(hub: httpx.AsyncClient) -> None:
-    queue, tasks, claimers = unique(), 8, 24
+    queue, tasks, claimers = unique(), 6, 16
     created = await asyncio.gather(*(create(hub, f"t{i}", queue=queue) for i in range(tasks)))
     responses = await asyncio.gather(*(
         hub.post("/hub/tasks/claim", json={"queue": queue, "agent": f"w{i}"}) for i in range(claimers)))

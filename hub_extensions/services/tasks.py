@@ -114,13 +114,11 @@ async def apply_status(session: AsyncSession, task: dict[str, Any], new_status: 
         columns["completed_at"] = func.now()
 
 
-async def apply_tags(session: AsyncSession, task: dict[str, Any], names: list[str], history: History) -> bool:
+async def apply_tags(session: AsyncSession, task: dict[str, Any], names: list[str], history: History) -> None:
     wanted = unique_tags(names)
-    if set(wanted) == set(task["tags"]):
-        return False
-    await set_tags(session, task["id"], wanted)
-    history.change("tags", tags_text(task["tags"]), tags_text(wanted))
-    return True
+    if set(wanted) != set(task["tags"]):
+        await set_tags(session, task["id"], wanted)
+        history.change("tags", tags_text(task["tags"]), tags_text(wanted))
 
 
 async def apply_edges(session: AsyncSession, task_id: UUID, wanted: dict[UUID, str], history: History) -> bool:
@@ -149,12 +147,11 @@ async def apply_changes(session: AsyncSession, task: dict[str, Any], changes: di
         history.change(name, task[name], columns[name])
     if "assigned_agent" in changes and changes["assigned_agent"] != task["assigned_agent"]:
         history.change("assigned_agent", task["assigned_agent"], changes["assigned_agent"])
-    links_changed = False
     if "tags" in changes:
-        links_changed |= await apply_tags(session, task, changes["tags"], history)
+        await apply_tags(session, task, changes["tags"], history)
     if "dependencies" in changes:
-        links_changed |= await apply_edges(session, task["id"], edge_map(changes["dependencies"]), history)
-    if columns or history.entries or links_changed:
+        await apply_edges(session, task["id"], edge_map(changes["dependencies"]), history)
+    if history.entries:  # every changed column has its entry
         await q.set_task_fields(session, task["id"], columns)
 
 
