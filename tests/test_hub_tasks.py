@@ -180,6 +180,7 @@ async def test_defaults_and_times(hub: httpx.AsyncClient) -> None:
     ({"title": "t", "subtasks": [{"title": "s", "subtasks": [{}]}]}, "subtasks"),
     ({"title": "t", "subtasks": [{"title": str(i)} for i in range(101)]}, "subtasks"),
     ({"title": "t", "statuss": "done"}, "statuss"),
+    ({"title": "t", "subtasks": [{"title": "s", "changed_by": "x"}]}, "subtasks.0.changed_by"),
     ({"title": "t\x00"}, "title"),
 ])
 async def test_create_refuses_bad_input(hub: httpx.AsyncClient, body: dict[str, Any], where: str) -> None:

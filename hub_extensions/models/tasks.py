@@ -78,7 +78,7 @@ class ChangeNote(HubModel):
     comment: Comment | None = None
 
 
-class TaskFields(ChangeNote):
+class TaskFields(HubModel):
     """What a task is created with (a subtask too)."""
 
     title: Title
@@ -104,7 +104,7 @@ class TaskFields(ChangeNote):
         return sum(1 + subtask.subtask_count() for subtask in self.subtasks)
 
 
-class TaskCreate(TaskFields):
+class TaskCreate(TaskFields, ChangeNote):
     """A task and, in the same transaction, its subtasks (nested to any depth, at most 100 in all), its tags and
     its dependency edges."""
 
