@@ -12,6 +12,7 @@ from agent_server.models.assistants import (
     AssistantFilter,
     AssistantPatch,
     AssistantSearch,
+    AssistantSearchResult,
     AssistantSetLatest,
     AssistantVersion,
     AssistantVersionsSearch,
@@ -28,7 +29,7 @@ async def create_assistant(body: AssistantCreate, session: Session, state: State
     return JSONResponse(await service.create_assistant(session, state, actor, body))
 
 
-@router.post("/search", summary="Search assistants", responses={200: {"model": list[Assistant]}})
+@router.post("/search", summary="Search assistants", responses={200: {"model": AssistantSearchResult}})
 async def search_assistants(body: AssistantSearch, session: Session, actor: CurrentActor) -> JSONResponse:
     return JSONResponse(await service.search_assistants(session, actor, body))
 

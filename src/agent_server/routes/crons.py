@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from agent_server.deps import CurrentActor, Session, State
 from agent_server.errors import ErrorResponses
-from agent_server.models.crons import Cron, CronCount, CronCreate, CronPatch, CronSearch
+from agent_server.models.crons import Cron, CronCount, CronCreate, CronPatch, CronSearch, CronSearchResult
 from agent_server.responses import JSONResponse
 from agent_server.services import crons as service
 
@@ -29,7 +29,7 @@ async def create_cron(body: CronCreate, session: Session, state: State, actor: C
     return JSONResponse(await service.create_cron(session, state, actor, body, None))
 
 
-@router.post("/runs/crons/search", summary="Search crons", responses={200: {"model": list[Cron]}})
+@router.post("/runs/crons/search", summary="Search crons", responses={200: {"model": CronSearchResult}})
 async def search_crons(body: CronSearch, session: Session, actor: CurrentActor) -> JSONResponse:
     crons, headers = await service.search_crons(session, actor, body)
     return JSONResponse(crons, headers=headers)

@@ -12,7 +12,7 @@ from agent_server.db.unit_of_work import commit
 from agent_server.deps import CurrentActor, ReadSession, Session, State
 from agent_server.errors import ErrorResponses, Unprocessable
 from agent_server.models.runs import CancelAction, Run, RunCreate, RunsCancel, RunSearch
-from agent_server.responses import JSONResponse
+from agent_server.responses import EventStreamResponse, EventStreamResponses, JSONResponse
 from agent_server.services.runs import cancel, create, follow
 from agent_server.streaming.events import parse_last_event_id
 
@@ -26,7 +26,7 @@ def event_id(value: str | None) -> int | None:
     try:
         return parse_last_event_id(value)
     except ValueError:
-        raise Unprocessable(f"Last-Event-ID must be a non-negative integer, got {value!r}") from None
+        raise Unprocessable(f"Last-Event-ID must be an event id (0 to 2**63-1), got {value!r}") from None
 
 
 @router.post("/threads/{thread_id}/runs", summary="Create a background run", responses={200: {"model": Run}})
@@ -36,7 +36,8 @@ async def create_run(thread_id: UUID, body: RunCreate, session: Session, state: 
     return JSONResponse(run, headers=follow.run_headers(run))
 
 
-@router.post("/threads/{thread_id}/runs/stream", summary="Create a run and stream its events")
+@router.post("/threads/{thread_id}/runs/stream", summary="Create a run and stream its events",
+             response_class=EventStreamResponse, responses=EventStreamResponses)
 async def stream_run(thread_id: UUID, body: RunCreate, session: Session, state: State, actor: CurrentActor,
                      request: Request) -> EventSourceResponse:
     run = await create.create_run(session, state, actor, body, thread_id)
@@ -72,7 +73,8 @@ async def join_run(thread_id: UUID, run_id: UUID, session: Session, state: State
     return JSONResponse(await follow.join_run(session, state, actor, thread_id, run_id))
 
 
-@router.get("/threads/{thread_id}/runs/{run_id}/stream", summary="Join a run's stream (resumable)")
+@router.get("/threads/{thread_id}/runs/{run_id}/stream", summary="Join a run's stream (resumable)",
+            response_class=EventStreamResponse, responses=EventStreamResponses)
 async def join_stream(thread_id: UUID, run_id: UUID, session: Session, state: State, actor: CurrentActor,
                       request: Request,
                       last_event_id: LastEventId = None, cancel_on_disconnect: bool = False) -> EventSourceResponse:
@@ -90,7 +92,8 @@ async def cancel_run(thread_id: UUID, run_id: UUID, session: Session, state: Sta
         await cancel.wait_until_settled(state, run_id)
 
 
-@router.get("/threads/{thread_id}/stream", summary="Stream the thread's active runs")
+@router.get("/threads/{thread_id}/stream", summary="Stream the thread's active runs",
+            response_class=EventStreamResponse, responses=EventStreamResponses)
 async def thread_stream(thread_id: UUID, session: Session, state: State, actor: CurrentActor,
                         last_event_id: LastEventId = None) -> EventSourceResponse:
     return await follow.thread_stream(session, state, actor, thread_id, event_id(last_event_id))
@@ -102,7 +105,8 @@ async def create_stateless(body: RunCreate, session: Session, state: State, acto
     return JSONResponse(run, headers=follow.run_headers(run))
 
 
-@stateless.post("/runs/stream", summary="Create a stateless run and stream it")
+@stateless.post("/runs/stream", summary="Create a stateless run and stream it",
+                response_class=EventStreamResponse, responses=EventStreamResponses)
 async def stream_stateless(body: RunCreate, session: Session, state: State, actor: CurrentActor,
                            request: Request) -> EventSourceResponse:
     run = await create.create_run(session, state, actor, body, None)

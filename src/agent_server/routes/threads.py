@@ -26,6 +26,7 @@ from agent_server.models.threads import (
     ThreadPatch,
     ThreadPrune,
     ThreadSearch,
+    ThreadSearchResult,
     ThreadState,
 )
 from agent_server.responses import JSONResponse
@@ -60,7 +61,7 @@ async def create_thread(body: ThreadCreate, session: Session, state: State, acto
     return JSONResponse(await service.create_thread(session, state, actor, body))
 
 
-@router.post("/search", summary="Search threads", responses={200: {"model": list[Thread]}})
+@router.post("/search", summary="Search threads", responses={200: {"model": ThreadSearchResult}})
 async def search_threads(body: ThreadSearch, session: Session, actor: CurrentActor) -> JSONResponse:
     threads, headers = await service.search_threads(session, actor, body)
     return JSONResponse(threads, headers=headers)
