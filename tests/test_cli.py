@@ -38,6 +38,15 @@ CLEAN_ENV: dict[str, str | None] = {
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def restored_environment() -> Iterator[None]:
+    """The commands export their settings into os.environ for uvicorn's factory: keep that inside each test."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 def invoke(args: list[str], **env: str) -> Any:
     return runner.invoke(app, args, env={**CLEAN_ENV, **env})
 
