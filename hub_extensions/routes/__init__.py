@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hub_extensions.routes import catalog, credentials, profiles, registry, registry_agents, tags, tasks
+from hub_extensions.routes import catalog, credentials, profiles, registry, registry_agents, status, tags, tasks
 
 ROUTERS: list[APIRouter] = [tasks.router, tags.router, profiles.router, credentials.router, registry.router,
-                            registry_agents.router, catalog.router]
+                            registry_agents.router, catalog.router, status.router]
