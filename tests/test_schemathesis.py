@@ -1,11 +1,11 @@
 """Schemathesis against the server's own OpenAPI: no 5xx, and every response matches what the document declares
 (its body schema and content type, and a status code the operation documents).
 
-The document is the one the app publishes at /openapi.json. The app is served by uvicorn on a real port, from an
-event loop of its own in a thread (schemathesis calls synchronously), with a worker so that the runs it creates
-execute. Each operation gets its explicit examples, the coverage phase (boundary and malformed values: wrong
-types, bodies that are not UTF-8 or not JSON, missing fields) and a bounded fuzzing phase, from a fixed seed so
-that a failure can be replayed.
+The document is the one the app publishes at /openapi.json, with the hub mounted as the repo's config mounts
+it. The app is served by uvicorn on a real port, from an event loop of its own in a thread (schemathesis calls
+synchronously), with a worker so that the runs it creates execute. Each operation gets its explicit examples,
+the coverage phase (boundary and malformed values: wrong types, bodies that are not UTF-8 or not JSON, missing
+fields) and a bounded fuzzing phase, from a fixed seed so that a failure can be replayed.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 import pytest
 import schemathesis
-from conftest import ServedApp, make_settings, project_config
+from conftest import ServedApp, hub_config, make_settings
 from fastapi import FastAPI
 from schemathesis.schemas import BaseSchema
 
@@ -70,7 +70,7 @@ def served_in_thread(app: FastAPI) -> Iterator[str]:
 def api_schema(database_url: str) -> Iterator[BaseSchema]:
     # One client at a time: a small pool, so that this server takes few of the database's connections.
     settings = make_settings(database_url, OPEN_LANGGRAPH_N_JOBS_PER_WORKER=2, OPEN_LANGGRAPH_DB_POOL_SIZE=4)
-    with served_in_thread(create_app(settings, project_config())) as url:
+    with served_in_thread(create_app(settings, hub_config())) as url:
         config = schemathesis.config.SchemathesisConfig.from_dict(CONFIG)
         yield schemathesis.openapi.from_url(f"{url}/openapi.json", config=config)
 
