@@ -457,9 +457,11 @@ async def test_api_error_exits_1_with_the_detail_on_stderr_and_nothing_on_stdout
     error = (await jr(url, "tasks", "done", task["id"], "--summary", "too soon", "--json")).error(1)
     assert error["status"] == 409
     assert "subtasks are open" in error["detail"]
-    error = (await jr(url, "tasks", "update", task["id"], "--comment", "no change", "--json")).error(1)
+    error = (await jr(url, "tasks", "update", task["id"], "--json")).error(1)
     assert error["status"] == 400
     assert "Nothing to update" in error["detail"]
+    noted = await jr_json(url, "task", "tasks", "update", task["id"], "--comment", "progress note")
+    assert noted["history"][-1]["event_type"] == "comment"
     error = (await jr(url, "tasks", "update", task["id"], "--due", "not a time", "--json")).error(1)
     assert error["status"] == 422
     assert "due_date" in error["message"]

@@ -21,7 +21,7 @@ Source = Literal["user", "host_agent", "gateway", "workflow", "system"]
 DependencyKind = Literal["blocks", "related"]
 HistoryEvent = Literal[
     "created", "status_change", "assignment", "queue_change", "priority_change", "urgency_change",
-    "complexity_change", "field_change",
+    "complexity_change", "field_change", "comment",
 ]
 TaskSortBy = Literal["priority", "urgency", "due_date", "created_at", "updated_at"]
 SortOrder = Literal["asc", "desc"]

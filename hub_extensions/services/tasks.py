@@ -163,12 +163,16 @@ async def locked_task(session: AsyncSession, task_id: UUID) -> dict[str, Any]:
 
 
 async def update_task(session: AsyncSession, actor: Actor, task_id: UUID, body: TaskPatch) -> dict[str, Any]:
+    """Every change writes its history entry; a comment with no change (a progress note) is a `comment` entry."""
     changes = body.changes()
-    if not changes:
-        raise BadRequest("Nothing to update: give at least one field besides changed_by and comment")
+    if not changes and not body.comment:
+        raise BadRequest("Nothing to update: give a field to change or a comment")
     task = await locked_task(session, task_id)
     history = History(task_id, author(body, actor), body.comment)
     await apply_changes(session, task, changes, history)
+    if not history.entries and body.comment:
+        history.add("comment")
+        await q.set_task_fields(session, task_id, {})
     await history.write(session)
     return await task_detail(session, task_id)
 

@@ -21,7 +21,7 @@ SOURCES = ("user", "host_agent", "gateway", "workflow", "system")
 DEPENDENCY_KINDS = ("blocks", "related")
 HISTORY_EVENTS = (
     "created", "status_change", "assignment", "queue_change", "priority_change", "urgency_change",
-    "complexity_change", "field_change",
+    "complexity_change", "field_change", "comment",
 )
 
 

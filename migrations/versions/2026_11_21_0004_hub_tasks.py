@@ -119,7 +119,7 @@ def upgrade() -> None:
         _created_at(),
         sa.CheckConstraint(
             "event_type IN ('created', 'status_change', 'assignment', 'queue_change', 'priority_change', "
-            "'urgency_change', 'complexity_change', 'field_change')",
+            "'urgency_change', 'complexity_change', 'field_change', 'comment')",
             name=op.f("ck_task_history_event_type_valid"),
         ),
         _task_fk("task_id", "task_history"),
