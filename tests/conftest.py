@@ -27,7 +27,7 @@ from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from agent_server.app import create_app
-from agent_server.config import HttpConfig, ProjectConfig, load_config
+from agent_server.config import AuthConfig, HttpConfig, ProjectConfig, load_config
 from agent_server.settings import Settings
 
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -93,6 +93,22 @@ class ServedApp:
 
 def project_config(**overrides: Any) -> ProjectConfig:
     config = load_config(PROJECT_DIR / "langgraph.json")
+    return config.model_copy(update=overrides) if overrides else config
+
+
+EXAMPLE_AUTH = Path(__file__).resolve().parents[1] / "examples" / "auth.py"
+ALICE_DEMO = {"Authorization": "Bearer alice-demo-token"}  # examples/auth.py's demo tokens
+BOB_DEMO = {"Authorization": "Bearer bob-demo-token"}
+
+
+def example_auth_config(**overrides: Any) -> ProjectConfig:
+    """The test project behind examples/auth.py (demo bearer tokens; users own what they create)."""
+    return project_config(auth=AuthConfig(path=f"{EXAMPLE_AUTH}:auth"), **overrides)
+
+
+def owner_project_config(**overrides: Any) -> ProjectConfig:
+    """tests/auth_project: `Bearer <name>` signs in as <name>; users own what they create; a `whoami` graph."""
+    config = load_config(Path(__file__).parent / "auth_project" / "langgraph.json")
     return config.model_copy(update=overrides) if overrides else config
 
 

@@ -16,21 +16,27 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 import pytest_asyncio
-from conftest import ServedApp, make_settings, project_config, scratch_database
+from conftest import (
+    ALICE_DEMO,
+    BOB_DEMO,
+    ServedApp,
+    example_auth_config,
+    make_settings,
+    project_config,
+    scratch_database,
+)
 from helpers import assert_error, tag
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from typing_extensions import TypedDict
 
 from agent_server.app import create_app
-from agent_server.config import AuthConfig, GraphSpec
+from agent_server.config import GraphSpec
 from agent_server.services.auth import SYSTEM
 from agent_server.services.crons import creator_actor, with_identity
 
 T = TypeVar("T")
-EXAMPLE_AUTH = Path(__file__).resolve().parents[1] / "examples" / "auth.py"
-ALICE = {"Authorization": "Bearer alice-demo-token"}
-BOB = {"Authorization": "Bearer bob-demo-token"}
+ALICE, BOB = ALICE_DEMO, BOB_DEMO
 EVERY_SECOND = "* * * * * *"
 DAILY = "0 9 * * *"
 
@@ -62,9 +68,8 @@ def cron_database() -> Iterator[str]:
 
 @pytest_asyncio.fixture(scope="module")
 async def owner_app(cron_database: str) -> AsyncIterator[ServedApp]:
-    base = project_config()
-    graphs = [*base.graphs, GraphSpec(graph_id="whoami", path=f"{Path(__file__).resolve()}:whoami")]
-    config = base.model_copy(update={"auth": AuthConfig(path=f"{EXAMPLE_AUTH}:auth"), "graphs": graphs})
+    graphs = [*project_config().graphs, GraphSpec(graph_id="whoami", path=f"{Path(__file__).resolve()}:whoami")]
+    config = example_auth_config(graphs=graphs)
     app = create_app(make_settings(cron_database, OPEN_LANGGRAPH_CRON_INTERVAL_SECONDS=0.1), config)
     async with ServedApp(app) as served:
         yield served

@@ -4,25 +4,22 @@ and then `request.user` is the authenticated user."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
-from conftest import PROJECT_DIR, ServedApp, make_settings
+from conftest import PROJECT_DIR, ServedApp, make_settings, owner_project_config
 from helpers import assert_error
 
 from agent_server.app import create_app
-from agent_server.config import HttpConfig, load_config
-
-AUTH_PROJECT = Path(__file__).parent / "auth_project" / "langgraph.json"
+from agent_server.config import HttpConfig
 
 
 @pytest_asyncio.fixture(scope="module", params=[False, True], ids=["open-custom-routes", "custom-route-auth"])
 async def served(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[tuple[ServedApp, bool]]:
     enforced = bool(request.param)
     http = HttpConfig(app=str(PROJECT_DIR / "custom_app.py") + ":app", enable_custom_route_auth=enforced)
-    config = load_config(AUTH_PROJECT).model_copy(update={"http": http})
+    config = owner_project_config(http=http)
     app = create_app(make_settings(database_url, OPEN_LANGGRAPH_N_JOBS_PER_WORKER=0), config)
     async with ServedApp(app) as served_app:
         yield served_app, enforced

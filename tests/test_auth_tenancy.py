@@ -8,26 +8,26 @@ forgotten.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest_asyncio
-from conftest import ServedApp, make_settings
+from conftest import ServedApp, make_settings, owner_project_config
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from agent_server.app import create_app
-from agent_server.config import load_config
 
-AUTH_PROJECT = Path(__file__).parent / "auth_project" / "langgraph.json"
-ALICE = {"Authorization": "Bearer alice"}
-BOB = {"Authorization": "Bearer bob"}
+# Users of their own: other modules share the database, and B's counts must start at zero.
+ALICE_ID, BOB_ID = f"alice-{uuid.uuid4().hex[:8]}", f"bob-{uuid.uuid4().hex[:8]}"
+ALICE = {"Authorization": f"Bearer {ALICE_ID}"}
+BOB = {"Authorization": f"Bearer {BOB_ID}"}
 RUN = {"assistant_id": "whoami", "input": {}}
 SCHEDULE = "0 0 1 1 *"
-ALICES_NAMESPACE = ["alice", "notes"]
+ALICES_NAMESPACE = [ALICE_ID, "notes"]
 
 PUBLIC = {("GET", "/ok"), ("GET", "/info")}
 # Routes without an object id in the path, and the body B sends to aim them at A's objects.
@@ -62,14 +62,14 @@ LISTINGS = {
 }
 # Bodies for routes with ids in the path (any other POST/PATCH/PUT gets `{}`, the rest none).
 BODIES = {
-    ("PATCH", "/threads/{thread_id}"): {"metadata": {"owner": "bob"}},
+    ("PATCH", "/threads/{thread_id}"): {"metadata": {"owner": BOB_ID}},
     ("POST", "/threads/{thread_id}/state"): {"values": {"seen": {"by": "bob"}}},
     ("POST", "/threads/{thread_id}/state/checkpoint"): {"checkpoint": {"checkpoint_id": "{checkpoint_id}"}},
     ("POST", "/threads/{thread_id}/runs"): RUN,
     ("POST", "/threads/{thread_id}/runs/stream"): RUN,
     ("POST", "/threads/{thread_id}/runs/wait"): RUN,
     ("POST", "/threads/{thread_id}/runs/crons"): {**RUN, "schedule": SCHEDULE},
-    ("PATCH", "/assistants/{assistant_id}"): {"metadata": {"owner": "bob"}},
+    ("PATCH", "/assistants/{assistant_id}"): {"metadata": {"owner": BOB_ID}},
     ("POST", "/assistants/{assistant_id}/latest"): {"version": 1},
     ("PATCH", "/runs/crons/{cron_id}"): {"schedule": "0 0 2 1 *"},
 }
@@ -91,7 +91,7 @@ class AlicesObjects:
 
 @pytest_asyncio.fixture(scope="module")
 async def served(database_url: str) -> AsyncIterator[ServedApp]:
-    async with ServedApp(create_app(make_settings(database_url), load_config(AUTH_PROJECT))) as app:
+    async with ServedApp(create_app(make_settings(database_url), owner_project_config())) as app:
         yield app
 
 
@@ -142,7 +142,7 @@ async def test_user_b_cannot_reach_user_as_objects_through_any_route(served: Ser
                 assert response.status_code == 200, (key, response.text)
                 leaked = [value for value in objects.ids.values() if value in response.text]
                 assert not leaked, (key, response.text)
-                assert "alice" not in response.text, (key, response.text)
+                assert ALICE_ID not in response.text, (key, response.text)
                 if path.endswith("/count"):
                     assert response.json() == 0, (key, response.text)
             elif key in BULK:

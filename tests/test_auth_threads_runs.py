@@ -8,25 +8,22 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest_asyncio
-from conftest import ServedApp, make_settings
+from conftest import ServedApp, make_settings, owner_project_config
 from helpers import assert_error, tag
 
 from agent_server.app import create_app
-from agent_server.config import load_config
 
-AUTH_PROJECT = Path(__file__).parent / "auth_project" / "langgraph.json"
 ALICE = {"Authorization": "Bearer alice"}
 BOB = {"Authorization": "Bearer bob"}
 
 
 @pytest_asyncio.fixture(scope="module")
 async def auth_url(database_url: str) -> AsyncIterator[str]:
-    async with ServedApp(create_app(make_settings(database_url), load_config(AUTH_PROJECT))) as served:
+    async with ServedApp(create_app(make_settings(database_url), owner_project_config())) as served:
         yield served.url
 
 

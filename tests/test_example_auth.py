@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest_asyncio
-from conftest import ServedApp, make_settings, project_config
+from conftest import ALICE_DEMO, BOB_DEMO, ServedApp, example_auth_config, make_settings
 from helpers import assert_error
 
 from agent_server.app import create_app
-from agent_server.config import AuthConfig
 
-EXAMPLE_AUTH = Path(__file__).resolve().parents[1] / "examples" / "auth.py"
-ALICE = {"Authorization": "Bearer alice-demo-token"}
-BOB = {"Authorization": "Bearer bob-demo-token"}
+ALICE, BOB = ALICE_DEMO, BOB_DEMO
 
 
 @pytest_asyncio.fixture(scope="module")
 async def example_app(database_url: str) -> AsyncIterator[ServedApp]:
-    config = project_config(auth=AuthConfig(path=f"{EXAMPLE_AUTH}:auth"))
+    config = example_auth_config()
     app = create_app(make_settings(database_url, OPEN_LANGGRAPH_N_JOBS_PER_WORKER=0), config)
     async with ServedApp(app) as served:
         yield served
