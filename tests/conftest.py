@@ -53,6 +53,20 @@ def scratch_database(prefix: str = "olg_test") -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="module")
+def module_database_url() -> Iterator[str]:
+    """A database for one module's app when that app hosts run workers: in one test process, apps sharing a
+    database would claim each other's runs and publish their events to their own in-memory broker."""
+    with scratch_database("olg_test_mod") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def hub_database_url() -> Iterator[str]:
+    with scratch_database("olg_test_hub") as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     with scratch_database() as url:
@@ -134,8 +148,9 @@ async def server_url(served: ServedApp) -> str:
 
 
 @pytest_asyncio.fixture(scope="session")
-async def hub_served(database_url: str) -> AsyncIterator[ServedApp]:
-    app = create_app(make_settings(database_url, OPEN_LANGGRAPH_N_JOBS_PER_WORKER=2), hub_config())
+async def hub_served(hub_database_url: str) -> AsyncIterator[ServedApp]:
+    """Its own database: it hosts run workers (see module_database_url)."""
+    app = create_app(make_settings(hub_database_url, OPEN_LANGGRAPH_N_JOBS_PER_WORKER=2), hub_config())
     async with ServedApp(app) as served_app:
         yield served_app
 

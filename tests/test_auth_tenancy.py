@@ -90,8 +90,8 @@ class AlicesObjects:
 
 
 @pytest_asyncio.fixture(scope="module")
-async def served(database_url: str) -> AsyncIterator[ServedApp]:
-    async with ServedApp(create_app(make_settings(database_url), owner_project_config())) as app:
+async def served(module_database_url: str) -> AsyncIterator[ServedApp]:
+    async with ServedApp(create_app(make_settings(module_database_url), owner_project_config())) as app:
         yield app
 
 

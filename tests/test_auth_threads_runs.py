@@ -22,8 +22,8 @@ BOB = {"Authorization": "Bearer bob"}
 
 
 @pytest_asyncio.fixture(scope="module")
-async def auth_url(database_url: str) -> AsyncIterator[str]:
-    async with ServedApp(create_app(make_settings(database_url), owner_project_config())) as served:
+async def auth_url(module_database_url: str) -> AsyncIterator[str]:
+    async with ServedApp(create_app(make_settings(module_database_url), owner_project_config())) as served:
         yield served.url
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,11 +17,8 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-import schemathesis
 from conftest import ServedApp, hub_config, make_settings
 from helpers import assert_error
-from schemathesis.schemas import BaseSchema
-from test_schemathesis import CONFIG, served_in_thread
 
 from agent_server.app import create_app
 from agent_server.config import load_config
@@ -558,24 +555,3 @@ async def test_tags_crud(hub: httpx.AsyncClient) -> None:
     assert (await get(hub, task["id"]))["tags"] == []
     assert_error(await hub.get(f"/hub/tags/{renamed}"), 404)
     assert_error(await hub.delete(f"/hub/tags/{renamed}"), 404)
-
-
-# --- the OpenAPI document ---------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def hub_schema(database_url: str) -> Iterator[BaseSchema]:
-    """The served app's OpenAPI document (schemathesis: no 5xx, responses as documented)."""
-    with served_in_thread(create_app(make_settings(database_url), hub_config())) as url:
-        config = schemathesis.config.SchemathesisConfig.from_dict(CONFIG)
-        yield schemathesis.openapi.from_url(f"{url}/openapi.json", config=config)
-
-
-@pytest.fixture
-def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
-    request.node._nodeid = request.node.nodeid  # as in test_schemathesis.py
-
-
-@pytest.mark.usefixtures("_node_id_for_schemathesis")
-@schemathesis.pytest.from_fixture("hub_schema").include(path_regex="^/hub/(tasks|tags)").parametrize()
-def test_task_routes_conform_to_the_openapi_document(case: schemathesis.Case) -> None:
-    case.call_and_validate()

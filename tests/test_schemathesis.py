@@ -67,9 +67,9 @@ def served_in_thread(app: FastAPI) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def api_schema(database_url: str) -> Iterator[BaseSchema]:
+def api_schema(module_database_url: str) -> Iterator[BaseSchema]:
     # One client at a time: a small pool, so that this server takes few of the database's connections.
-    settings = make_settings(database_url, OPEN_LANGGRAPH_N_JOBS_PER_WORKER=2, OPEN_LANGGRAPH_DB_POOL_SIZE=4)
+    settings = make_settings(module_database_url, OPEN_LANGGRAPH_N_JOBS_PER_WORKER=2, OPEN_LANGGRAPH_DB_POOL_SIZE=4)
     with served_in_thread(create_app(settings, hub_config())) as url:
         config = schemathesis.config.SchemathesisConfig.from_dict(CONFIG)
         yield schemathesis.openapi.from_url(f"{url}/openapi.json", config=config)
