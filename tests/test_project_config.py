@@ -38,6 +38,9 @@ async def test_user_routes_are_served_beside_ours(served: ServedApp) -> None:
     async with httpx.AsyncClient(base_url=served.url) as http:
         assert (await http.get("/custom/hello")).json() == {"hello": "world"}
         assert (await http.get("/ok")).json() == {"ok": True}
+        document = (await http.get("/openapi.json")).json()
+        assert document["info"]["title"] == "Open LangGraph Server"  # not the user app's own document
+        assert {"/custom/hello", "/threads", "/runs/wait"} <= set(document["paths"])
 
 
 async def test_cors_allows_only_the_configured_origin(served: ServedApp) -> None:

@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -121,7 +122,13 @@ def custom_routes(config: ProjectConfig) -> list[BaseRoute]:
     routes = getattr(user_app, "routes", None)
     if routes is None:
         raise RuntimeError(f"http.app {config.http.app!r} is not a Starlette/FastAPI application")
-    return list(routes)
+    return [route for route in routes if getattr(route, "path", None) not in own_docs_paths(user_app)]
+
+
+def own_docs_paths(user_app: Any) -> set[str]:
+    """A FastAPI app's own /openapi.json and /docs: the server's (which include the app's routes) serve instead."""
+    names = ("openapi_url", "docs_url", "redoc_url", "swagger_ui_oauth2_redirect_url")
+    return {path for path in (getattr(user_app, name, None) for name in names) if path}
 
 
 def cors_config(config: ProjectConfig, settings: Settings) -> CorsConfig | None:
