@@ -18,7 +18,6 @@ from starlette.requests import Request
 
 from agent_server.config import ProjectConfig
 from agent_server.errors import ApiError
-from agent_server.services.auth_jwt import jwt_auth
 from agent_server.services.graphs import import_object
 from agent_server.settings import Settings
 
@@ -125,6 +124,9 @@ class AuthEngine:
             if not isinstance(auth, Auth):
                 raise TypeError(f"auth.path {config.auth.path!r} is not a langgraph_sdk.Auth instance")
             return cls(auth)
+        if not settings.jwt.configured:
+            return cls(None)
+        from agent_server.services.auth_jwt import jwt_auth  # PyJWT + cryptography only when used (~9 MB RSS)
         return cls(jwt_auth(settings.jwt))
 
     @property
