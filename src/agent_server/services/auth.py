@@ -213,7 +213,7 @@ class Actor:
 SYSTEM = Actor()
 
 
-def equality_fields(filters: Filters | None) -> dict[str, Any]:
+def equality_fields(filters: Mapping[str, Any] | None) -> dict[str, Any]:
     """The plain `key == value` parts of filters: metadata an object needs so that its creator can see it."""
     fields: dict[str, Any] = {}
     for key, condition in (filters or {}).items():

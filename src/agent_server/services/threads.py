@@ -43,7 +43,7 @@ async def create_thread(session: AsyncSession, state: AppState, actor: Actor, bo
     The `threads.create` handler may change the metadata (e.g. add an owner); the thread gets the changed one.
     """
     thread_id = body.thread_id or uuid7()
-    value = {"thread_id": thread_id, "metadata": _metadata_of(body), "if_exists": body.if_exists}
+    value: dict[str, Any] = {"thread_id": thread_id, "metadata": _metadata_of(body), "if_exists": body.if_exists}
     await actor.authorize("threads", "create", value)
     metadata = dict(value["metadata"] or {})
     supersteps = body.supersteps or []
@@ -66,7 +66,7 @@ async def create_thread(session: AsyncSession, state: AppState, actor: Actor, bo
 
 async def patch_thread(session: AsyncSession, actor: Actor, thread_id: UUID, body: ThreadPatch) -> dict[str, Any]:
     """Metadata is merged key by key (top level); `updated_at` moves."""
-    value = {"thread_id": thread_id, "metadata": dict(body.metadata or {})}
+    value: dict[str, Any] = {"thread_id": thread_id, "metadata": dict(body.metadata or {})}
     scope = await actor.authorize("threads", "update", value)
     updated = await repo.merge_metadata(session, thread_id, value["metadata"] or {}, scope=scope)
     if updated is None:
@@ -110,7 +110,7 @@ async def copy_thread(session: AsyncSession, actor: Actor, thread_id: UUID) -> d
     """A new thread with the same metadata, values and checkpoint history; the two then diverge."""
     source = await get_thread(session, actor, thread_id)
     status = "idle" if source["status"] == "busy" else source["status"]
-    value = {"thread_id": uuid7(), "metadata": dict(source["metadata"]), "if_exists": "raise"}
+    value: dict[str, Any] = {"thread_id": uuid7(), "metadata": dict(source["metadata"]), "if_exists": "raise"}
     await actor.authorize("threads", "create", value)
     copy = await repo.insert_new(
         session, value["thread_id"], value["metadata"], status=status, values=source["values"],

@@ -55,7 +55,8 @@ async def cancel_runs(session: AsyncSession, state: AppState, actor: Actor, body
     """Active runs matching the request on threads the user may update; others are left alone."""
     if body.thread_id is None and not body.run_ids and body.status is None:
         raise Conflict("Name a thread_id, run_ids or a status to cancel")
-    value = {"thread_id": body.thread_id, "run_ids": body.run_ids, "action": body.action, "metadata": {}}
+    value: dict[str, Any] = {"thread_id": body.thread_id, "run_ids": body.run_ids, "action": body.action,
+                             "metadata": {}}
     scope = await actor.authorize("threads", "update", value)
     runs = await repo.runs_to_cancel(session, body.thread_id, body.run_ids, body.status, thread_scope=scope)
     for run in runs:

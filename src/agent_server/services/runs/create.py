@@ -109,7 +109,7 @@ def offer_slot(session: AsyncSession, state: AppState, body: RunCreate) -> Slot 
 async def authorize_run(actor: Actor, body: RunCreate, thread_id: UUID | None,
                         kwargs: dict[str, Any]) -> tuple[dict[str, Any], Scope]:
     """`threads.create_run`: the handler may change the run's metadata and returns the filters its thread must pass."""
-    value = {
+    value: dict[str, Any] = {
         "thread_id": thread_id, "assistant_id": body.assistant_id, "run_id": None, "status": "pending",
         "metadata": dict(body.metadata or {}), "prevent_insert_if_inflight": body.multitask_strategy == "reject",
         "multitask_strategy": body.multitask_strategy, "if_not_exists": body.if_not_exists,
