@@ -77,7 +77,6 @@ async def patch_thread(session: AsyncSession, actor: Actor, thread_id: UUID, bod
 async def delete_thread(session: AsyncSession, state: AppState, actor: Actor, thread_id: UUID) -> None:
     """The row (and, by cascade, its runs and crons) and every checkpoint of the thread."""
     scope = await actor.authorize("threads", "delete", {"thread_id": thread_id})
-    await thread_state.require_thread(session, thread_id, scope=scope)
     await crons_repo.lock_thread_crons(session, thread_id)
     if not await repo.delete_one(session, thread_id, scope=scope):
         raise ThreadNotFound(thread_id)

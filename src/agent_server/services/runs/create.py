@@ -77,26 +77,26 @@ def run_kwargs(body: RunCreate, actor: Actor, temporary: bool) -> dict[str, Any]
 
 
 async def prepare_thread(session: AsyncSession, state: AppState, thread_id: UUID | None, thread_exists: bool,
-                         body: RunCreate, new_thread_metadata: dict[str, Any]) -> tuple[UUID, bool]:
+                         body: RunCreate, new_thread_metadata: dict[str, Any]) -> UUID:
     """The run's thread (created when stateless or `if_not_exists=create`); applies the multitask strategy."""
     if thread_id is None:
         thread_id = uuid4()
         await threads_repo.insert_new(session, thread_id, new_thread_metadata)
-        return thread_id, True
+        return thread_id
     if not thread_exists:
         if body.if_not_exists != "create":
             raise ThreadNotFound(thread_id)
         if await threads_repo.insert_new(session, thread_id, new_thread_metadata) is None:
             raise ThreadNotFound(thread_id)  # it exists, but the caller may not see it
-        return thread_id, False
+        return thread_id
     if body.multitask_strategy == "enqueue":
-        return thread_id, False  # queued behind the active runs, if any: the insert checks
+        return thread_id  # queued behind the active runs, if any: the insert checks
     active = await repo.active_for_thread(session, thread_id)
     if active and body.multitask_strategy == "reject":
         raise Conflict("Thread is busy with another run; multitask_strategy is 'reject'")
     for run in active:
         await cancel_active_run(session, state, run, body.multitask_strategy)
-    return thread_id, False
+    return thread_id
 
 
 def offer_slot(session: AsyncSession, state: AppState, body: RunCreate) -> Slot | None:
@@ -134,7 +134,7 @@ async def create_run(session: AsyncSession, state: AppState, actor: Actor, body:
         raise AssistantNotFound(body.assistant_id)
     thread_metadata = {"graph_id": assistant["graph_id"], "assistant_id": str(assistant["assistant_id"])}
     new_thread_metadata = {**equality_fields(thread_scope), **thread_metadata}
-    thread_id, _ = await prepare_thread(session, state, thread_id, thread_exists, body, new_thread_metadata)
+    thread_id = await prepare_thread(session, state, thread_id, thread_exists, body, new_thread_metadata)
     values = {
         "run_id": uuid4(), "thread_id": thread_id, "assistant_id": assistant["assistant_id"],
         "metadata": metadata, "kwargs": kwargs, "multitask_strategy": body.multitask_strategy,
