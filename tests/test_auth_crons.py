@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,7 +23,6 @@ from conftest import (
     example_auth_config,
     make_settings,
     project_config,
-    scratch_database,
 )
 from helpers import assert_error, tag
 from langchain_core.runnables import RunnableConfig
@@ -59,18 +58,11 @@ whoami_builder.add_edge("report_user", END)
 whoami = whoami_builder.compile()
 
 
-@pytest.fixture(scope="module")
-def cron_database() -> Iterator[str]:
-    """Its own database: the session's other servers run schedulers that do not know the `whoami` graph."""
-    with scratch_database("olg_test_auth_crons") as url:
-        yield url
-
-
 @pytest_asyncio.fixture(scope="module")
-async def owner_app(cron_database: str) -> AsyncIterator[ServedApp]:
+async def owner_app(module_database_url: str) -> AsyncIterator[ServedApp]:
     graphs = [*project_config().graphs, GraphSpec(graph_id="whoami", path=f"{Path(__file__).resolve()}:whoami")]
     config = example_auth_config(graphs=graphs)
-    app = create_app(make_settings(cron_database, OPEN_LANGGRAPH_CRON_INTERVAL_SECONDS=0.1), config)
+    app = create_app(make_settings(module_database_url, OPEN_LANGGRAPH_CRON_INTERVAL_SECONDS=0.1), config)
     async with ServedApp(app) as served:
         yield served
 

@@ -36,16 +36,10 @@ FAST_CRONS = {"OPEN_LANGGRAPH_CRON_INTERVAL_SECONDS": 0.1}
 PLAIN_ID = str(default_assistant_id("plain"))
 
 
-@pytest.fixture(scope="module")
-def cron_database() -> Iterator[str]:
-    with scratch_database("olg_test_crons") as url:
-        yield url
-
-
 @pytest_asyncio.fixture(scope="module")
-async def server_url(cron_database: str) -> AsyncIterator[str]:
+async def server_url(module_database_url: str) -> AsyncIterator[str]:
     """This module's app (overrides the session's): the conftest `client` and `http` fixtures talk to it."""
-    async with ServedApp(create_app(make_settings(cron_database, **FAST_CRONS), project_config())) as served:
+    async with ServedApp(create_app(make_settings(module_database_url, **FAST_CRONS), project_config())) as served:
         yield served.url
 
 

@@ -3,33 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 import pytest_asyncio
-from conftest import PROJECT_DIR, ServedApp, make_settings, project_config, scratch_database
+from conftest import PROJECT_DIR, ServedApp, make_settings, project_config
 
 from agent_server.app import create_app
 from agent_server.config import CorsConfig, HttpConfig, TTLConfig
 from agent_server.services.threads import sweep_expired_threads
 
 
-@pytest.fixture(scope="module")
-def own_database() -> Iterator[str]:
-    with scratch_database("olg_test_cfg") as url:
-        yield url
-
-
 @pytest_asyncio.fixture(scope="module")
-async def served(own_database: str) -> AsyncIterator[ServedApp]:
+async def served(module_database_url: str) -> AsyncIterator[ServedApp]:
     base = project_config()
     config = base.model_copy(update={
         "http": HttpConfig(app=str(PROJECT_DIR / "custom_app.py") + ":app",
                            cors=CorsConfig(allow_origins=["https://ui.example"])),
         "checkpointer": base.checkpointer.model_copy(update={"ttl": TTLConfig(default_ttl=0.001)}),
     })
-    app = create_app(make_settings(own_database, OPEN_LANGGRAPH_N_JOBS_PER_WORKER=0), config)
+    app = create_app(make_settings(module_database_url, OPEN_LANGGRAPH_N_JOBS_PER_WORKER=0), config)
     async with ServedApp(app) as served_app:
         yield served_app
 

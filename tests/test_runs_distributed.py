@@ -7,13 +7,13 @@ event, outcome and cancellation crosses the broker (or Postgres NOTIFY) between 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 import pytest_asyncio
 import redis.asyncio
-from conftest import ServedApp, make_settings, project_config, scratch_database
+from conftest import ServedApp, make_settings, project_config
 from helpers import assert_error, reachable_redis_url
 from langgraph_sdk import get_client
 
@@ -22,12 +22,6 @@ from agent_server.streaming.postgres import PostgresBroker
 from agent_server.streaming.redis import RedisBroker
 
 BROKER_CLASSES = {"postgres": PostgresBroker, "redis": RedisBroker}
-
-
-@pytest.fixture(scope="module")
-def shared_database() -> Iterator[str]:
-    with scratch_database("olg_test_dist") as url:
-        yield url
 
 
 @pytest_asyncio.fixture(scope="module", params=["postgres", "redis"])
@@ -45,9 +39,9 @@ async def broker_settings(request: pytest.FixtureRequest) -> AsyncIterator[dict[
 
 
 @pytest_asyncio.fixture(scope="module")
-async def api_url(shared_database: str, broker_settings: dict[str, str]) -> AsyncIterator[str]:
-    worker_app = create_app(make_settings(shared_database, **broker_settings), project_config())
-    api_app = create_app(make_settings(shared_database, OPEN_LANGGRAPH_N_JOBS_PER_WORKER=0, **broker_settings),
+async def api_url(module_database_url: str, broker_settings: dict[str, str]) -> AsyncIterator[str]:
+    worker_app = create_app(make_settings(module_database_url, **broker_settings), project_config())
+    api_app = create_app(make_settings(module_database_url, OPEN_LANGGRAPH_N_JOBS_PER_WORKER=0, **broker_settings),
                          project_config())
     async with ServedApp(worker_app) as worker, ServedApp(api_app) as api:
         expected = BROKER_CLASSES[broker_settings["OPEN_LANGGRAPH_BROKER"]]

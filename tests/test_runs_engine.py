@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -30,15 +30,9 @@ from agent_server.workers.worker import Worker
 SLOTS = 2
 
 
-@pytest.fixture(scope="module")
-def engine_database() -> Iterator[str]:
-    with scratch_database("olg_test_engine") as url:
-        yield url
-
-
 @pytest_asyncio.fixture(scope="module")
-async def served_engine(engine_database: str) -> AsyncIterator[ServedApp]:
-    settings = make_settings(engine_database, OPEN_LANGGRAPH_N_JOBS_PER_WORKER=SLOTS,
+async def served_engine(module_database_url: str) -> AsyncIterator[ServedApp]:
+    settings = make_settings(module_database_url, OPEN_LANGGRAPH_N_JOBS_PER_WORKER=SLOTS,
                              OPEN_LANGGRAPH_POLL_INTERVAL_SECONDS=5)  # the poll would hide a missed wake-up
     async with ServedApp(create_app(settings, project_config())) as served:
         yield served
