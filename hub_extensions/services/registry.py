@@ -18,7 +18,6 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_server.errors import ApiError, Conflict, NotFound, Unprocessable
@@ -141,13 +140,11 @@ async def get_model(session: AsyncSession, ref: str) -> Row:
 
 
 async def list_models(session: AsyncSession, filters: ModelFilters) -> list[Row]:
-    conditions: list[ColumnElement[bool]] = []
+    conditions = repo.active_condition(AiModel, filters.is_active)
     if filters.provider is not None:
         conditions.append(AiModel.provider == filters.provider)
     if filters.model_type is not None:
         conditions.append(AiModel.model_type == filters.model_type)
-    if filters.is_active is not None:
-        conditions.append(AiModel.is_active.is_(filters.is_active))
     if filters.capability is not None:
         conditions.append(repo.jsonb_has(AiModel.capabilities, filters.capability))
     return await repo.list_rows(session, AiModel, conditions, limit=filters.limit, offset=filters.offset)
@@ -235,11 +232,9 @@ async def get_alias(session: AsyncSession, ref: str) -> Row:
 
 
 async def list_aliases(session: AsyncSession, filters: AliasFilters) -> list[Row]:
-    conditions: list[ColumnElement[bool]] = []
+    conditions = repo.active_condition(AiModelAlias, filters.is_active)
     if filters.model_type is not None:
         conditions.append(AiModelAlias.model_type == filters.model_type)
-    if filters.is_active is not None:
-        conditions.append(AiModelAlias.is_active.is_(filters.is_active))
     if filters.model is not None:
         model = await repo.find(session, AiModel, filters.model)
         if model is None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_server.errors import Unprocessable
@@ -61,10 +60,6 @@ EXECUTIONS = Kind(AgentExecution, "Execution", frozenset({
 FINAL_STATUSES = ("success", "failed", "cancelled", "timeout")
 
 
-def active_condition(table: Any, is_active: bool | None) -> list[ColumnElement[bool]]:
-    return [] if is_active is None else [table.is_active.is_(is_active)]
-
-
 # Skills
 
 
@@ -77,7 +72,7 @@ async def get_skill(session: AsyncSession, ref: str) -> Row:
 
 
 async def list_skills(session: AsyncSession, filters: SkillFilters) -> list[Row]:
-    return await repo.list_rows(session, Skill, active_condition(Skill, filters.is_active), limit=filters.limit,
+    return await repo.list_rows(session, Skill, repo.active_condition(Skill, filters.is_active), limit=filters.limit,
                                 offset=filters.offset)
 
 
@@ -104,7 +99,7 @@ async def get_mcp(session: AsyncSession, ref: str) -> Row:
 
 
 async def list_mcps(session: AsyncSession, filters: McpFilters) -> list[Row]:
-    conditions = active_condition(Mcp, filters.is_active)
+    conditions = repo.active_condition(Mcp, filters.is_active)
     if filters.mcp_type is not None:
         conditions.append(Mcp.mcp_type == filters.mcp_type)
     return await repo.list_rows(session, Mcp, conditions, limit=filters.limit, offset=filters.offset)
@@ -166,7 +161,7 @@ async def get_agent(session: AsyncSession, ref: str) -> Row:
 
 
 async def list_agents(session: AsyncSession, filters: AgentFilters) -> list[Row]:
-    conditions = active_condition(ConfiguredAgent, filters.is_active)
+    conditions = repo.active_condition(ConfiguredAgent, filters.is_active)
     if filters.model is not None:
         model = await repo.find(session, AiModel, filters.model)
         if model is None:

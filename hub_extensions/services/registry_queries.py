@@ -25,6 +25,11 @@ from hub_extensions.tables.registry import (
 )
 
 Row = dict[str, Any]
+
+
+def active_condition(table: Any, is_active: bool | None) -> list[ColumnElement[bool]]:
+    """The `is_active` filter of a listing: none when not asked."""
+    return [] if is_active is None else [table.is_active.is_(is_active)]
 Named = Any  # one of the mapped classes of tables.registry (all have `id`; all but executions `name`)
 # One key for every write that checks names across aliases and groups (fallbacks, members): such writes run
 # one at a time, so two concurrent ones cannot together make a cycle or leave a dangling name.
