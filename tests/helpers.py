@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -35,3 +37,17 @@ def reachable_redis_url() -> str:
     except redis.ConnectionError:
         pytest.skip(f"no Redis at {TEST_REDIS_URL}")
     return TEST_REDIS_URL
+
+
+T = TypeVar("T")
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 15) -> T:
+    """The first truthy result of `probe`, polled every 0.05 s."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        found = await probe()
+        if found:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"nothing within {timeout} s")

@@ -7,11 +7,10 @@ scheduler polling every 0.1 s and a graph reporting who it runs for.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -24,7 +23,7 @@ from conftest import (
     make_settings,
     project_config,
 )
-from helpers import assert_error, tag
+from helpers import assert_error, eventually, tag
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from typing_extensions import TypedDict
@@ -34,7 +33,6 @@ from agent_server.config import GraphSpec
 from agent_server.services.auth import SYSTEM
 from agent_server.services.crons import creator_actor, with_identity
 
-T = TypeVar("T")
 ALICE, BOB = ALICE_DEMO, BOB_DEMO
 EVERY_SECOND = "* * * * * *"
 DAILY = "0 9 * * *"
@@ -71,17 +69,6 @@ async def owner_app(module_database_url: str) -> AsyncIterator[ServedApp]:
 async def http(owner_app: ServedApp) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=owner_app.url, timeout=30) as client:
         yield client
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 15) -> T:
-    """The first truthy result of `probe`, polled every 0.05 s."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        found = await probe()
-        if found:
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"nothing within {timeout} s")
 
 
 async def ok(response: Awaitable[httpx.Response]) -> Any:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import math
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -20,7 +20,7 @@ import psycopg
 import pytest
 import pytest_asyncio
 from conftest import ServedApp, make_settings, project_config, scratch_database
-from helpers import assert_error, tag
+from helpers import assert_error, eventually, tag
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import NotFoundError
@@ -30,7 +30,6 @@ from agent_server.services.graphs import default_assistant_id
 from agent_server.state import AppState
 from agent_server.workers.crons import fire_due_crons
 
-T = TypeVar("T")
 EVERY_SECOND = "* * * * * *"
 FAST_CRONS = {"OPEN_LANGGRAPH_CRON_INTERVAL_SECONDS": 0.1}
 PLAIN_ID = str(default_assistant_id("plain"))
@@ -45,17 +44,6 @@ async def server_url(module_database_url: str) -> AsyncIterator[str]:
 
 def when(value: str) -> datetime:
     return datetime.fromisoformat(value)
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 15) -> T:
-    """The first truthy result of `probe`, polled every 0.05 s."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        found = await probe()
-        if found:
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"nothing within {timeout} s")
 
 
 async def runs_on(client: LangGraphClient, thread_id: str) -> list[dict[str, Any]]:
