@@ -42,6 +42,7 @@ from agent_server.models.threads import ThreadCreate  # noqa: E402
 from agent_server.repositories import runs as runs_repo  # noqa: E402
 from agent_server.services import threads as threads_service  # noqa: E402
 from agent_server.services.runs.create import create_run  # noqa: E402
+from agent_server.services.auth import SYSTEM  # noqa: E402
 from agent_server.services.runs.execute import (  # noqa: E402
     CancelRequest,
     Outcome,
@@ -121,11 +122,11 @@ async def execute_in_steps(state: AppState, phases: Phases, run: dict[str, Any],
 
 async def one_run(state: AppState, phases: Phases, worker_id: str, n: int, breakdown: bool = False) -> None:
     async with phases.measure("thread.create"), state.sessionmaker() as session:
-        thread = await threads_service.create_thread(session, state, ThreadCreate())
+        thread = await threads_service.create_thread(session, state, SYSTEM, ThreadCreate())
         await commit(session)
     async with phases.measure("run.create"), state.sessionmaker() as session:
         body = RunCreate(assistant_id="trivial", input={"n": n})
-        await create_run(session, state, body, thread["thread_id"])
+        await create_run(session, state, SYSTEM, body, thread["thread_id"])
         await commit(session)
     async with phases.measure("run.claim"):
         claimed = await runs_repo.claim(state.pool, worker_id, state.settings.lease_seconds, 1)

@@ -76,6 +76,15 @@ def test_pgvector_is_available(embedded_data_dir: Path) -> None:
         assert version[0] >= 160000
 
 
+def test_commits_do_not_wait_for_the_disk_on_the_embedded_database(embedded_data_dir: Path) -> None:
+    with embedded_postgres(embedded_data_dir) as url, psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SHOW synchronous_commit").fetchone()
+        assert row is not None
+        assert row[0] == "off"
+        server_default = conn.execute("SELECT boot_val FROM pg_settings WHERE name = 'synchronous_commit'").fetchone()
+        assert server_default == ("on",), "the setting is the database's, not the whole server's"
+
+
 def test_handle_of_a_dead_process_does_not_keep_it_running(embedded_data_dir: Path) -> None:
     with embedded_postgres(embedded_data_dir):
         pass
