@@ -264,3 +264,34 @@ async def test_events_mode_alongside_other_modes(client: LangGraphClient) -> Non
     assert [e["name"] for e in events if e["event"] == "on_chain_start"] == ["plain", "a", "b", "c"]
     assert not [e for e in events if e["event"] == "on_chain_stream" and not e["parent_ids"]]
     assert (await client.threads.get_state(t["thread_id"]))["values"]["steps"] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("graph_id, run_input", [
+    ("plain", {"value": "v"}), ("subgraph", {}), ("echo", HI), ("custom", {}),
+])
+async def test_thread_after_a_finished_run_holds_the_state_read_back(
+    client: LangGraphClient, graph_id: str, run_input: dict
+) -> None:
+    """A run that ends without an interrupt settles its thread from the stream (no state read): the same fields."""
+    t = await client.threads.create()
+    await client.runs.wait(t["thread_id"], graph_id, input=run_input)
+    thread = await client.threads.get(t["thread_id"])
+    state = await client.threads.get_state(t["thread_id"])
+    assert state["next"] == []
+    assert (thread["status"], thread["interrupts"]) == ("idle", {})
+    assert thread["values"] == state["values"]
+
+
+async def test_static_interrupt_compiled_into_a_subgraph_leaves_the_thread_interrupted(client: LangGraphClient) -> None:
+    t = await client.threads.create()
+    await client.runs.wait(t["thread_id"], "gated", input={})
+    thread = await client.threads.get(t["thread_id"])
+    state = await client.threads.get_state(t["thread_id"])
+    assert thread["status"] == "interrupted"
+    assert state["next"] == ["child"]
+    assert thread["values"] == state["values"] == {"trail": ["prepare"], "inner": []}
+
+    await client.runs.wait(t["thread_id"], "gated", input=None)
+    thread = await client.threads.get(t["thread_id"])
+    assert thread["status"] == "idle"
+    assert thread["values"] == {"trail": ["prepare", "finish"], "inner": ["one", "two"]}

@@ -18,7 +18,7 @@ from agent_server.repositories import runs as repo
 from agent_server.services.auth import AuthUser
 from agent_server.services.runs.stream_modes import ChunkTranslator, graph_modes
 from agent_server.services.runs.webhooks import send_webhook
-from agent_server.services.thread_state import thread_fields
+from agent_server.services.thread_state import thread_fields, to_jsonable
 from agent_server.state import AppState
 from agent_server.streaming.publisher import Publisher
 
@@ -95,7 +95,8 @@ def error_payload(exc: BaseException) -> dict[str, str]:
 
 
 async def stream_graph(graph: Pregel, run: dict[str, Any], config: RunnableConfig, context: dict[str, Any] | None,
-                       publisher: Publisher) -> Any:
+                       publisher: Publisher) -> ChunkTranslator:
+    """Publish the run's events; the translator keeps what the stream told of the end (last values, interrupts)."""
     kwargs = run["kwargs"]
     api_modes: list[str] = kwargs.get("stream_mode") or ["values"]
     translator = ChunkTranslator(api_modes)
@@ -116,7 +117,7 @@ async def stream_graph(graph: Pregel, run: dict[str, Any], config: RunnableConfi
         namespace, mode, chunk = item if subgraphs else ((), *item)
         for name, payload in translator.translate(tuple(namespace), mode, chunk):
             await publisher.send(name, payload)
-    return translator.last_values
+    return translator
 
 
 async def graph_chunks_from_events(graph: Pregel, graph_input: Any, config: RunnableConfig, modes: list[str],
@@ -131,6 +132,17 @@ async def graph_chunks_from_events(graph: Pregel, graph_input: Any, config: Runn
             yield event["data"]["chunk"]
         else:
             await publisher.send("events", event)
+
+
+def state_from_stream(outcome: Outcome, streamed: ChunkTranslator | None) -> dict[str, Any] | None:
+    """The thread's fields after a run that ended with no interrupt anywhere, without reading the state back:
+    idle, and its values are the last `values` chunk (both are the graph's stream channels). None otherwise."""
+    if outcome.status != "success" or streamed is None or streamed.interrupted:
+        return None
+    values = streamed.last_values
+    if values is None or (isinstance(values, dict) and "__interrupt__" in values):
+        return None
+    return {"values": to_jsonable(values), "interrupts": {}, "status": "idle"}
 
 
 async def read_final_state(graph: Pregel, config: RunnableConfig, outcome: Outcome) -> None:
@@ -173,7 +185,7 @@ async def execute_run(state: AppState, run: dict[str, Any], worker_id: str, canc
     outcome = Outcome()
     graph: Pregel | None = None
     config: RunnableConfig | None = None
-    last_values: Any = None
+    streamed: ChunkTranslator | None = None
     try:
         if assistant is None:
             async with state.sessionmaker() as session:
@@ -182,7 +194,7 @@ async def execute_run(state: AppState, run: dict[str, Any], worker_id: str, canc
             raise LookupError(f"Assistant '{run['assistant_id']}' not found")
         config = run_config(assistant, run)
         graph = await state.graphs.build(assistant["graph_id"], config)
-        last_values = await stream_graph(graph, run, config, run_context(assistant, run["kwargs"]), publisher)
+        streamed = await stream_graph(graph, run, config, run_context(assistant, run["kwargs"]), publisher)
     except asyncio.CancelledError:
         if cancel.action in (None, "shutdown"):
             raise
@@ -192,19 +204,24 @@ async def execute_run(state: AppState, run: dict[str, Any], worker_id: str, canc
         logger.info("run %s failed: %r", run["run_id"], exc)
         outcome.status, outcome.error = "error", error_payload(exc)
         await publisher.send("error", outcome.error)
-    return await settle(state, run, worker_id, graph, config, outcome, last_values, publisher)
+    return await settle(state, run, worker_id, graph, config, outcome, streamed, publisher)
 
 
 async def settle(state: AppState, run: dict[str, Any], worker_id: str, graph: Pregel | None,
-                 config: RunnableConfig | None, outcome: Outcome, last_values: Any, publisher: Publisher) -> bool:
+                 config: RunnableConfig | None, outcome: Outcome, streamed: ChunkTranslator | None,
+                 publisher: Publisher) -> bool:
     """Record the outcome if this worker still owns the run; True when the thread has more runs queued."""
     if outcome.rollback:
         await checkpoints_repo.delete_for_run(state.pool, run["thread_id"], run["run_id"])
-    if graph is not None and config is not None:
+    fields = state_from_stream(outcome, streamed)
+    if fields is not None:
+        outcome.thread = fields
+    elif graph is not None and config is not None:
         try:
             await read_final_state(graph, config, outcome)
         except Exception:
             logger.exception("could not read the final state of run %s", run["run_id"])
+    last_values = streamed.last_values if streamed is not None else None
     outcome.output = final_output(output_only(graph, last_values), outcome)
     temporary = run["kwargs"].get("temporary") and run["kwargs"].get("on_completion", "delete") == "delete"
     owned, more = await repo.finish(

@@ -11,9 +11,10 @@ GRAPH_MODE = {"messages-tuple": "messages", "messages": "messages"}
 
 
 def graph_modes(api_modes: list[str]) -> list[str]:
-    """The modes to ask the graph for; `values` is always included to know the final output."""
+    """The modes to ask the graph for: `values` always, to know the final output, and `updates`, which is where
+    every interrupt shows (static ones too, as `{"__interrupt__": ()}`)."""
     modes = {GRAPH_MODE.get(m, m) for m in api_modes if m != "events"}
-    modes.add("values")
+    modes.update(("values", "updates"))
     return sorted(modes)
 
 
@@ -47,11 +48,14 @@ class ChunkTranslator:
     def __init__(self, api_modes: list[str]) -> None:
         self.api_modes = set(api_modes)
         self.last_values: Any = None
+        self.interrupted = False  # in any graph of the run, subgraphs included
         self._messages = MessageAccumulator()
 
     def translate(self, namespace: tuple[str, ...], mode: str, chunk: Any) -> Iterator[tuple[str, Any]]:
         if mode == "values" and not namespace:
             self.last_values = chunk
+        elif mode == "updates" and isinstance(chunk, dict) and "__interrupt__" in chunk:
+            self.interrupted = True
         if mode == "messages":
             yield from self._translate_messages(namespace, chunk)
         elif mode in self.api_modes:
