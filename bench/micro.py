@@ -41,8 +41,8 @@ from agent_server.models.runs import RunCreate  # noqa: E402
 from agent_server.models.threads import ThreadCreate  # noqa: E402
 from agent_server.repositories import runs as runs_repo  # noqa: E402
 from agent_server.services import threads as threads_service  # noqa: E402
-from agent_server.services.runs.create import create_run  # noqa: E402
 from agent_server.services.auth import SYSTEM  # noqa: E402
+from agent_server.services.runs.create import create_run  # noqa: E402
 from agent_server.services.runs.execute import (  # noqa: E402
     CancelRequest,
     Outcome,
@@ -52,6 +52,7 @@ from agent_server.services.runs.execute import (  # noqa: E402
     read_final_state,
     run_config,
     run_context,
+    state_from_stream,
     stream_graph,
     thread_status,
 )
@@ -107,12 +108,16 @@ async def execute_in_steps(state: AppState, phases: Phases, run: dict[str, Any],
         config = run_config(assistant, run)
         graph = await state.graphs.build(assistant["graph_id"], config)
     async with phases.measure("exec.stream_graph"):
-        last_values = await stream_graph(graph, run, config, run_context(assistant, run["kwargs"]), publisher)
+        streamed = await stream_graph(graph, run, config, run_context(assistant, run["kwargs"]), publisher)
     outcome = Outcome()
-    async with phases.measure("exec.read_final_state"):
-        await read_final_state(graph, config, outcome)
+    async with phases.measure("exec.final_state"):
+        fields = state_from_stream(outcome, streamed)
+        if fields is None:
+            await read_final_state(graph, config, outcome)
+        else:
+            outcome.thread = fields
     async with phases.measure("exec.settle_db"):
-        outcome.output = final_output(output_only(graph, last_values), outcome)
+        outcome.output = final_output(output_only(graph, streamed.last_values), outcome)
         await runs_repo.finish(state.pool, run, worker_id, outcome.status, outcome.error,
                                thread_status=thread_status(outcome), values=outcome.thread["values"],
                                interrupts=outcome.thread["interrupts"])
@@ -121,9 +126,8 @@ async def execute_in_steps(state: AppState, phases: Phases, run: dict[str, Any],
 
 
 async def one_run(state: AppState, phases: Phases, worker_id: str, n: int, breakdown: bool = False) -> None:
-    async with phases.measure("thread.create"), state.sessionmaker() as session:
-        thread = await threads_service.create_thread(session, state, SYSTEM, ThreadCreate())
-        await commit(session)
+    async with phases.measure("thread.create"):
+        thread = await threads_service.create_thread(state, SYSTEM, ThreadCreate())
     async with phases.measure("run.create"), state.sessionmaker() as session:
         body = RunCreate(assistant_id="trivial", input={"n": n})
         await create_run(session, state, SYSTEM, body, thread["thread_id"])

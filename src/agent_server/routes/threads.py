@@ -57,8 +57,8 @@ def history_query(
 
 
 @router.post("", summary="Create thread", responses={200: {"model": Thread}})
-async def create_thread(body: ThreadCreate, session: Session, state: State, actor: CurrentActor) -> JSONResponse:
-    return JSONResponse(await service.create_thread(session, state, actor, body))
+async def create_thread(body: ThreadCreate, state: State, actor: CurrentActor) -> JSONResponse:
+    return JSONResponse(await service.create_thread(state, actor, body))
 
 
 @router.post("/search", summary="Search threads", responses={200: {"model": ThreadSearchResult}})

@@ -37,7 +37,7 @@ async def get_thread(session: AsyncSession, actor: Actor, thread_id: UUID) -> di
     return await thread_state.authorized_thread(session, actor, "read", thread_id)
 
 
-async def create_thread(session: AsyncSession, state: AppState, actor: Actor, body: ThreadCreate) -> dict[str, Any]:
+async def create_thread(state: AppState, actor: Actor, body: ThreadCreate) -> dict[str, Any]:
     """Insert the thread; with `supersteps`, seed its history through its graph (all or nothing).
 
     The `threads.create` handler may change the metadata (e.g. add an owner); the thread gets the changed one.
@@ -46,22 +46,28 @@ async def create_thread(session: AsyncSession, state: AppState, actor: Actor, bo
     value: dict[str, Any] = {"thread_id": thread_id, "metadata": _metadata_of(body), "if_exists": body.if_exists}
     await actor.authorize("threads", "create", value)
     metadata = dict(value["metadata"] or {})
-    supersteps = body.supersteps or []
-    if supersteps:
-        graph_id = metadata.get("graph_id")
-        if not isinstance(graph_id, str) or not graph_id:
-            raise Unprocessable("supersteps need a graph: pass graph_id (or metadata.graph_id)")
-        if graph_id not in state.graphs:
-            raise GraphNotFound(graph_id)
-    created = await repo.insert_new(session, thread_id, metadata)
-    if created is None:
-        if body.if_exists == "do_nothing":
-            with contextlib.suppress(ThreadNotFound):  # another user's thread: it still exists
-                return await get_thread(session, actor, thread_id)
-        raise Conflict(f"Thread '{thread_id}' already exists")
-    if supersteps:
-        return await thread_state.apply_supersteps(session, state, created, supersteps)
-    return created
+    if not body.supersteps:
+        async with state.read_sessionmaker() as session:  # one INSERT: atomic with no transaction around it
+            created = await repo.insert_new(session, thread_id, metadata)
+            return created if created is not None else await _existing(session, actor, thread_id, body.if_exists)
+    graph_id = metadata.get("graph_id")
+    if not isinstance(graph_id, str) or not graph_id:
+        raise Unprocessable("supersteps need a graph: pass graph_id (or metadata.graph_id)")
+    if graph_id not in state.graphs:
+        raise GraphNotFound(graph_id)
+    async with state.sessionmaker.begin() as session:
+        created = await repo.insert_new(session, thread_id, metadata)
+        if created is None:
+            return await _existing(session, actor, thread_id, body.if_exists)
+        return await thread_state.apply_supersteps(session, state, created, body.supersteps)
+
+
+async def _existing(session: AsyncSession, actor: Actor, thread_id: UUID, if_exists: str | None) -> dict[str, Any]:
+    """The thread that was there already: returned with `if_exists=do_nothing`, else a conflict."""
+    if if_exists == "do_nothing":
+        with contextlib.suppress(ThreadNotFound):  # another user's thread: it still exists
+            return await get_thread(session, actor, thread_id)
+    raise Conflict(f"Thread '{thread_id}' already exists")
 
 
 async def patch_thread(session: AsyncSession, actor: Actor, thread_id: UUID, body: ThreadPatch) -> dict[str, Any]:
