@@ -266,7 +266,7 @@ async def test_events_mode_alongside_other_modes(client: LangGraphClient) -> Non
     assert (await client.threads.get_state(t["thread_id"]))["values"]["steps"] == ["a", "b", "c"]
 
 
-@pytest.mark.parametrize("graph_id, run_input", [
+@pytest.mark.parametrize(("graph_id", "run_input"), [
     ("plain", {"value": "v"}), ("subgraph", {}), ("echo", HI), ("custom", {}),
 ])
 async def test_thread_after_a_finished_run_holds_the_state_read_back(
@@ -295,3 +295,43 @@ async def test_static_interrupt_compiled_into_a_subgraph_leaves_the_thread_inter
     thread = await client.threads.get(t["thread_id"])
     assert thread["status"] == "idle"
     assert thread["values"] == {"trail": ["prepare", "finish"], "inner": ["one", "two"]}
+
+
+async def stream_ids_and_events(http: httpx.AsyncClient, method: str, path: str,
+                                **kwargs: object) -> list[tuple[int, str]]:
+    frames: list[tuple[int, str]] = []
+    current: dict[str, str] = {}
+    async with http.stream(method, path, **kwargs) as response:  # type: ignore[arg-type]
+        assert response.status_code == 200
+        async for line in response.aiter_lines():
+            if line.startswith(("id:", "event:")):
+                key, _, value = line.partition(":")
+                current[key] = value.strip()
+            elif not line and "id" in current:
+                frames.append((int(current["id"]), current["event"]))
+                current = {}
+    return frames
+
+
+async def test_a_streamed_runs_metadata_comes_once_as_event_one_whether_it_started_or_queued(
+    client: LangGraphClient, http: httpx.AsyncClient
+) -> None:
+    """A run started as it was created has its first event sent by the request at once (the worker's copy is
+    not sent again); a queued run's comes from its worker. Either way: one metadata, ids 1, 2, 3..."""
+    t = await client.threads.create()
+    body = {"assistant_id": "plain", "input": {"value": "s"}, "stream_mode": ["updates"], "stream_resumable": True}
+    started = await stream_ids_and_events(http, "POST", f"/threads/{t['thread_id']}/runs/stream", json=body)
+    assert [event for _, event in started] == ["metadata", "updates", "updates", "updates"]
+    assert [seq for seq, _ in started] == [1, 2, 3, 4]
+
+    blocker = await client.runs.create(t["thread_id"], "slow", input={"tag": "q", "seconds": 0.3})
+    queued = await stream_ids_and_events(http, "POST", f"/threads/{t['thread_id']}/runs/stream", json=body)
+    assert [event for _, event in queued] == ["metadata", "updates", "updates", "updates"]
+    assert [seq for seq, _ in queued] == [1, 2, 3, 4]
+    await client.runs.join(t["thread_id"], blocker["run_id"])
+
+    runs = await client.runs.list(t["thread_id"])
+    first_run = runs[-1]
+    resumed = await stream_ids_and_events(http, "GET", f"/threads/{t['thread_id']}/runs/{first_run['run_id']}/stream",
+                                          headers={"Last-Event-ID": "1"})
+    assert resumed == [(2, "updates"), (3, "updates"), (4, "updates")]

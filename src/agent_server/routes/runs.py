@@ -41,7 +41,8 @@ async def create_run(thread_id: UUID, body: RunCreate, session: Session, state: 
 async def stream_run(thread_id: UUID, body: RunCreate, session: Session, state: State, actor: CurrentActor,
                      request: Request) -> EventSourceResponse:
     run = await create.create_run(session, state, actor, body, thread_id)
-    return follow.stream_response(state, request, run, None, body.on_disconnect == "cancel")
+    return follow.stream_response(state, request, run, None, body.on_disconnect == "cancel",
+                                  first=follow.started_metadata(run))
 
 
 @router.post("/threads/{thread_id}/runs/wait", summary="Create a run and wait for its output")
@@ -110,7 +111,8 @@ async def create_stateless(body: RunCreate, session: Session, state: State, acto
 async def stream_stateless(body: RunCreate, session: Session, state: State, actor: CurrentActor,
                            request: Request) -> EventSourceResponse:
     run = await create.create_run(session, state, actor, body, None)
-    return follow.stream_response(state, request, run, None, body.on_disconnect == "cancel")
+    return follow.stream_response(state, request, run, None, body.on_disconnect == "cancel",
+                                  first=follow.started_metadata(run))
 
 
 @stateless.post("/runs/wait", summary="Create a stateless run and wait for its output")

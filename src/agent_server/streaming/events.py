@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+FIRST_SEQ = 1  # a run's first event (its `metadata`) has this id
 END = "__end__"  # internal marker closing a run's stream; never sent to clients
 SUMMARY = "__summary__"  # internal event with a run's outcome (status, output, error); never sent to clients
 

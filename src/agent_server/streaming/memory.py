@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from uuid import UUID
 
-from agent_server.streaming.events import END, StreamEvent
+from agent_server.streaming.events import END, FIRST_SEQ, StreamEvent
 
 EVENT_OVERHEAD_BYTES = 200  # the StreamEvent, its bytes object and its slot in the list, besides the data
 FORGOTTEN_RUNS_KEPT = 10_000  # ids of dropped runs remembered, so that a late subscriber ends at once
@@ -85,7 +85,7 @@ class MemoryBroker:
 
     async def next_seq(self, run_id: UUID) -> int:
         channel = self._channels.get(run_id)
-        return channel.events[-1].seq + 1 if channel and channel.events else 1
+        return channel.events[-1].seq + 1 if channel and channel.events else FIRST_SEQ
 
     async def publish(self, run_id: UUID, seq: int, event: str, data: bytes) -> None:
         # A copy of the data's size: orjson's output keeps its whole buffer (4 KB for a 100-byte event), and a

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from psycopg_pool import AsyncConnectionPool
 
-from agent_server.streaming.events import END, StreamEvent
+from agent_server.streaming.events import END, FIRST_SEQ, StreamEvent
 from agent_server.streaming.listener import EVENTS_CHANNEL, PgListener
 
 FLUSH_DELAY = 0.005
@@ -48,10 +48,10 @@ class PostgresBroker:
     async def next_seq(self, run_id: UUID) -> int:
         await self._flush()
         async with self._pool.connection() as conn:
-            cur = await conn.execute("SELECT coalesce(max(seq), 0) + 1 AS next FROM run_events WHERE run_id = %s",
-                                     (run_id,))
+            cur = await conn.execute("SELECT coalesce(max(seq) + 1, %s) AS next FROM run_events WHERE run_id = %s",
+                                     (FIRST_SEQ, run_id))
             row = await cur.fetchone()
-        return int(row["next"]) if row else 1
+        return int(row["next"]) if row else FIRST_SEQ
 
     async def publish(self, run_id: UUID, seq: int, event: str, data: bytes) -> None:
         self._buffer.append((run_id, seq, event, data))

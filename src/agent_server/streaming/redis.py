@@ -30,7 +30,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import ResponseError
 from redis.typing import EncodableT, FieldT
 
-from agent_server.streaming.events import END, StreamEvent
+from agent_server.streaming.events import END, FIRST_SEQ, StreamEvent
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class RedisBroker:
     async def next_seq(self, run_id: UUID) -> int:
         await self._flush()
         last = await self._last_entry(run_id)
-        return entry_seq(last[0]) + 1 if last else 1
+        return entry_seq(last[0]) + 1 if last else FIRST_SEQ
 
     async def publish(self, run_id: UUID, seq: int, event: str, data: bytes) -> None:
         self._buffer.append((run_id, seq, event, data))

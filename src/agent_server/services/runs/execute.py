@@ -90,6 +90,11 @@ def run_context(assistant: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, 
     return context or None
 
 
+def metadata_payload(run: dict[str, Any]) -> dict[str, Any]:
+    """The data of a run's `metadata` event, the first of every attempt."""
+    return {"run_id": str(run["run_id"]), "attempt": run.get("attempt", 1)}
+
+
 def error_payload(exc: BaseException) -> dict[str, str]:
     return {"error": type(exc).__name__, "message": str(exc)}
 
@@ -181,7 +186,7 @@ async def execute_run(state: AppState, run: dict[str, Any], worker_id: str, canc
     more runs queued.
     """
     publisher = await Publisher.open(state.broker, run["run_id"])
-    await publisher.send("metadata", {"run_id": str(run["run_id"]), "attempt": run.get("attempt", 1)})
+    await publisher.send("metadata", metadata_payload(run))
     outcome = Outcome()
     graph: Pregel | None = None
     config: RunnableConfig | None = None

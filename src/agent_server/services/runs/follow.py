@@ -20,11 +20,13 @@ from agent_server.errors import Conflict, NotFound, ThreadNotFound
 from agent_server.models.runs import RunSearch
 from agent_server.repositories import runs as repo
 from agent_server.repositories import threads as threads_repo
+from agent_server.responses import dumps
 from agent_server.services.auth import Actor
 from agent_server.services.runs.cancel import cancel_active_run
+from agent_server.services.runs.execute import metadata_payload
 from agent_server.state import AppState
 from agent_server.streaming.broker import Broker
-from agent_server.streaming.events import SUMMARY, StreamEvent
+from agent_server.streaming.events import FIRST_SEQ, SUMMARY, StreamEvent
 
 logger = logging.getLogger(__name__)
 
@@ -115,12 +117,23 @@ def sse_frame(event: StreamEvent) -> bytes:
     return b"id: %d\r\nevent: %s\r\ndata: %s\r\n\r\n" % (event.seq, event.event.encode(), event.data)
 
 
+def started_metadata(run: dict[str, Any]) -> StreamEvent | None:
+    """The first event of a run this process started as it created it (status running, first attempt): the one
+    its worker publishes, known without waiting for it. None for a queued run."""
+    if run["status"] != "running":
+        return None
+    return StreamEvent(FIRST_SEQ, "metadata", dumps(metadata_payload({**run, "attempt": 1})))
+
+
 def stream_response(state: AppState, request: Request, run: dict[str, Any], after: int | None,
-                    cancel_on_disconnect: bool) -> EventSourceResponse:
+                    cancel_on_disconnect: bool, first: StreamEvent | None = None) -> EventSourceResponse:
+    """The run's events after `after`; `first`, when given, is sent at once and the stream goes on after it."""
     async def events() -> AsyncIterator[bytes]:
         finished = False
         try:
-            async for item in sse_events(state, run["run_id"], after):
+            if first is not None:
+                yield sse_frame(first)
+            async for item in sse_events(state, run["run_id"], first.seq if first is not None else after):
                 yield item
             finished = True
         finally:
