@@ -34,24 +34,19 @@ def finish(state: State) -> dict[str, Any]:
     return {"trail": ["finish"]}
 
 
-builder = StateGraph(State)
-builder.add_node("prepare", prepare)
-builder.add_node("child", child_builder.compile())
-builder.add_node("finish", finish)
-builder.add_edge(START, "prepare")
-builder.add_edge("prepare", "child")
-builder.add_edge("child", "finish")
-builder.add_edge("finish", END)
-graph = builder.compile()
+def build(child: Any) -> Any:
+    builder = StateGraph(State)
+    builder.add_node("prepare", prepare)
+    builder.add_node("child", child)
+    builder.add_node("finish", finish)
+    builder.add_edge(START, "prepare")
+    builder.add_edge("prepare", "child")
+    builder.add_edge("child", "finish")
+    builder.add_edge("finish", END)
+    return builder.compile()
 
+
+graph = build(child_builder.compile())
 # The same graph with a static interrupt inside the subgraph (compiled into it, not asked for by the run):
 # nothing in the run's request says that it will stop.
-gated_builder = StateGraph(State)
-gated_builder.add_node("prepare", prepare)
-gated_builder.add_node("child", child_builder.compile(interrupt_before=["two"]))
-gated_builder.add_node("finish", finish)
-gated_builder.add_edge(START, "prepare")
-gated_builder.add_edge("prepare", "child")
-gated_builder.add_edge("child", "finish")
-gated_builder.add_edge("finish", END)
-gated = gated_builder.compile()
+gated = build(child_builder.compile(interrupt_before=["two"]))
