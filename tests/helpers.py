@@ -6,9 +6,10 @@ import asyncio
 import os
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import httpx
+import orjson
 import pytest
 import redis
 
@@ -24,6 +25,31 @@ def assert_error(response: httpx.Response, status: int) -> dict[str, Any]:
     assert isinstance(body.get("detail"), str), body
     assert body["detail"], body
     return body
+
+
+class Frame(NamedTuple):
+    id: int
+    event: str
+    data: Any
+
+
+async def sse_frames(response: httpx.Response, limit: int | None = None) -> list[Frame]:
+    """The SSE frames of a streaming response (comments skipped), until it ends or `limit` frames arrived."""
+    frames: list[Frame] = []
+    fields: dict[str, str] = {}
+    async for line in response.aiter_lines():
+        if line.startswith(":"):
+            continue
+        if line:
+            key, _, value = line.partition(":")
+            fields[key] = value.removeprefix(" ")
+            continue
+        if "event" in fields:
+            frames.append(Frame(int(fields["id"]), fields["event"], orjson.loads(fields.get("data", "null"))))
+            if limit is not None and len(frames) >= limit:
+                break
+        fields = {}
+    return frames
 
 
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

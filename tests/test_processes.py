@@ -16,14 +16,14 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import httpx
-import orjson
 import psycopg
 import pytest
 import pytest_asyncio
 from conftest import PROJECT_DIR, free_port, scratch_database
+from helpers import Frame, sse_frames
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
@@ -220,33 +220,13 @@ async def sdk(url: str) -> AsyncIterator[LangGraphClient]:
 # --- helpers ----------------------------------------------------------------------------------------------------
 
 
-class Frame(NamedTuple):
-    id: int
-    event: str
-    data: Any
-
-
 async def read_frames(url: str, path: str, *, after: int | None = None, limit: int | None = None) -> list[Frame]:
     """SSE frames of a joined stream (from `after` when given), until it ends or `limit` frames arrived."""
     headers = {"Last-Event-ID": str(after)} if after is not None else {}
-    frames: list[Frame] = []
-    fields: dict[str, str] = {}
     async with httpx.AsyncClient(base_url=url, timeout=SETTLE_TIMEOUT) as http, \
             http.stream("GET", path, headers=headers) as response:
         assert response.status_code == 200, await response.aread()
-        async for line in response.aiter_lines():
-            if line.startswith(":"):
-                continue
-            if line:
-                key, _, value = line.partition(":")
-                fields[key] = value.removeprefix(" ")
-                continue
-            if "event" in fields:
-                frames.append(Frame(int(fields["id"]), fields["event"], orjson.loads(fields.get("data", "null"))))
-                if limit is not None and len(frames) >= limit:
-                    break
-            fields = {}
-    return frames
+        return await sse_frames(response, limit)
 
 
 def stream_path(thread_id: str, run_id: str) -> str:

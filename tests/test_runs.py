@@ -8,7 +8,7 @@ import uuid
 import httpx
 import orjson
 import pytest
-from helpers import assert_error
+from helpers import assert_error, sse_frames
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import NotFoundError
 
@@ -299,18 +299,9 @@ async def test_static_interrupt_compiled_into_a_subgraph_leaves_the_thread_inter
 
 async def stream_ids_and_events(http: httpx.AsyncClient, method: str, path: str,
                                 **kwargs: object) -> list[tuple[int, str]]:
-    frames: list[tuple[int, str]] = []
-    current: dict[str, str] = {}
     async with http.stream(method, path, **kwargs) as response:  # type: ignore[arg-type]
         assert response.status_code == 200
-        async for line in response.aiter_lines():
-            if line.startswith(("id:", "event:")):
-                key, _, value = line.partition(":")
-                current[key] = value.strip()
-            elif not line and "id" in current:
-                frames.append((int(current["id"]), current["event"]))
-                current = {}
-    return frames
+        return [(frame.id, frame.event) for frame in await sse_frames(response)]
 
 
 async def test_a_streamed_runs_metadata_comes_once_as_event_one_whether_it_started_or_queued(
