@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 import redis.asyncio
 from conftest import ServedApp, make_settings, project_config
-from helpers import assert_error, reachable_redis_url
+from helpers import assert_error, reachable_redis_url, sse_frames
 from langgraph_sdk import get_client
 
 from agent_server.app import create_app
@@ -81,18 +81,10 @@ async def test_resume_with_last_event_id_loses_and_repeats_nothing(api_url: str)
                                    stream_mode=["custom", "values"], stream_resumable=True)
     path = f"/threads/{thread['thread_id']}/runs/{run['run_id']}/stream"
     async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
-        first: list[int] = []
         async with http.stream("GET", path) as response:
-            async for line in response.aiter_lines():
-                if line.startswith("id:"):
-                    first.append(int(line[3:]))
-                    if len(first) == 3:
-                        break
-        rest: list[int] = []
+            first = [frame.id for frame in await sse_frames(response, limit=3)]
         async with http.stream("GET", path, headers={"Last-Event-ID": str(first[-1])}) as response:
-            async for line in response.aiter_lines():
-                if line.startswith("id:"):
-                    rest.append(int(line[3:]))
+            rest = [frame.id for frame in await sse_frames(response)]
         everything = first + rest
         assert everything == list(range(1, len(everything) + 1))
         assert len(rest) >= 3
