@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
+from langgraph.checkpoint.postgres import aio as postgres_saver_module
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.base import GetOp, Item, ListNamespacesOp, Op, PutOp, Result, SearchOp
 from langgraph.store.postgres import AsyncPostgresStore
@@ -134,7 +135,28 @@ class PooledPostgresSaver(AsyncPostgresSaver):
         self.lock = contextlib.nullcontext()  # type: ignore[assignment]
 
 
+class SerializeInPlace:
+    """`asyncio` as LangGraph's async Postgres checkpointer sees it, with `to_thread` calling the function in place.
+
+    The checkpointer hands each (de)serialisation of blobs and writes to a thread. Under the GIL that thread runs
+    no Python in parallel with the event loop; it only adds two GIL hand-offs and a loop wake-up per call, and
+    under load the loop sits idle waiting for them (bench/FINDINGS.md, session 5: a run's CPU -1.5 to -2.5 ms).
+    """
+
+    @staticmethod
+    async def to_thread(func: Any, /, *args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+
+def serialize_checkpoints_in_place() -> None:
+    postgres_saver_module.asyncio = SerializeInPlace()  # type: ignore[assignment]
+
+
 async def open_checkpointer(pool: AsyncConnectionPool, *, setup: bool) -> AsyncPostgresSaver:
+    serialize_checkpoints_in_place()
     checkpointer = PooledPostgresSaver(pool)
     if setup:
         await checkpointer.setup()
