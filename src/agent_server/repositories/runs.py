@@ -266,7 +266,8 @@ async def finish(pool: AsyncConnectionPool, run: dict[str, Any], worker_id: str,
     """Record a run's outcome if `worker_id` still owns it -> (owned, the thread has more runs queued).
 
     One transaction of two statements: lock the thread, then finish the run (or delete it, when `rolled_back`) and
-    settle its thread (or delete it, when `delete_thread`). `values`/`interrupts` None keep the thread's.
+    settle its thread (or delete it, when `delete_thread`). `values`/`interrupts` None keep the thread's. Sent as
+    one pipeline: BEGIN, both statements and COMMIT cost one round trip instead of four.
     """
     sql = FINISH_WITH_THREAD_SQL if delete_thread else FINISH_ROLLED_BACK_SQL if rolled_back else FINISH_SQL
     params = {
@@ -274,9 +275,11 @@ async def finish(pool: AsyncConnectionPool, run: dict[str, Any], worker_id: str,
         "error": _jsonb(error), "thread_status": thread_status, "values": _jsonb(values),
         "interrupts": _jsonb(interrupts),
     }
-    async with pool.connection() as conn, conn.transaction():
-        await conn.execute(LOCK_THREAD_FOR_FINISH, params)
-        row = await (await conn.execute(sql, params)).fetchone()
+    async with pool.connection() as conn:
+        async with conn.pipeline(), conn.transaction():
+            await conn.execute(LOCK_THREAD_FOR_FINISH, params)
+            cursor = await conn.execute(sql, params)
+        row = await cursor.fetchone()
     assert row is not None
     return bool(row["owned"]), bool(row["more"])
 
