@@ -205,3 +205,51 @@ async def test_concurrent_claims_share_the_runs(idle_pool: AsyncConnectionPool) 
     assert len(ids) == len(set(ids)) == 6
     assert len(set(threads)) == 6
 
+
+
+# --- finishing a run (one pipelined transaction) ------------------------------------------------------------------
+
+
+async def running_run(pool: AsyncConnectionPool, worker_id: str) -> dict[str, Any]:
+    """A thread with one run that `worker_id` is running."""
+    thread_id = uuid.uuid4()
+    async with pool.connection() as conn:
+        await conn.execute("INSERT INTO threads (thread_id, status) VALUES (%s, 'busy')", (thread_id,))
+        [run_id] = await add_runs(conn, thread_id, 1)
+        await conn.execute("UPDATE runs SET status = 'running', worker_id = %s WHERE run_id = %s", (worker_id, run_id))
+    return {"run_id": run_id, "thread_id": thread_id}
+
+
+async def run_and_thread_status(pool: AsyncConnectionPool, run: dict[str, Any]) -> tuple[str, str]:
+    async with pool.connection() as conn:
+        row = await (await conn.execute(
+            "SELECT r.status AS run, t.status AS thread FROM runs r JOIN threads t USING (thread_id) "
+            "WHERE r.run_id = %s", (run["run_id"],))).fetchone()
+    assert row is not None
+    return row["run"], row["thread"]
+
+
+async def test_finish_records_the_outcome_and_settles_the_thread(idle_pool: AsyncConnectionPool) -> None:
+    run = await running_run(idle_pool, "w")
+    assert await repo.finish(idle_pool, run, "other-worker", "success", None, thread_status="idle",
+                             values={"n": 1}, interrupts={}) == (False, False)  # not its run: nothing changes
+    assert await run_and_thread_status(idle_pool, run) == ("running", "busy")
+    assert await repo.finish(idle_pool, run, "w", "success", None, thread_status="idle",
+                             values={"n": 1}, interrupts={}) == (True, False)
+    assert await run_and_thread_status(idle_pool, run) == ("success", "idle")
+
+
+async def test_a_finish_that_fails_changes_nothing_and_leaves_the_thread_unlocked(
+        idle_pool: AsyncConnectionPool) -> None:
+    run = await running_run(idle_pool, "w")
+    with pytest.raises(psycopg.errors.CheckViolation):
+        await repo.finish(idle_pool, run, "w", "no-such-status", None, thread_status="idle", values=None,
+                          interrupts=None)
+    assert await run_and_thread_status(idle_pool, run) == ("running", "busy")
+    async with idle_pool.connection() as conn:  # the transaction was rolled back: its lock is gone
+        await conn.execute("SET lock_timeout = '1s'")
+        await conn.execute("SELECT 1 FROM threads WHERE thread_id = %s FOR UPDATE", (run["thread_id"],))
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert await repo.finish(idle_pool, run, "w", "error", None, thread_status="error", values=None,
+                             interrupts=None) == (True, False)
+    assert await run_and_thread_status(idle_pool, run) == ("error", "error")

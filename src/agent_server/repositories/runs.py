@@ -266,8 +266,8 @@ async def finish(pool: AsyncConnectionPool, run: dict[str, Any], worker_id: str,
     """Record a run's outcome if `worker_id` still owns it -> (owned, the thread has more runs queued).
 
     One transaction of two statements: lock the thread, then finish the run (or delete it, when `rolled_back`) and
-    settle its thread (or delete it, when `delete_thread`). `values`/`interrupts` None keep the thread's. Sent in
-    pipeline mode: two round trips (the transaction's BEGIN syncs once) instead of four.
+    settle its thread (or delete it, when `delete_thread`). `values`/`interrupts` None keep the thread's. Sent as
+    one pipeline (BEGIN, both statements, COMMIT): one round trip instead of four.
     """
     sql = FINISH_WITH_THREAD_SQL if delete_thread else FINISH_ROLLED_BACK_SQL if rolled_back else FINISH_SQL
     params = {
@@ -275,10 +275,12 @@ async def finish(pool: AsyncConnectionPool, run: dict[str, Any], worker_id: str,
         "error": _jsonb(error), "thread_status": thread_status, "values": _jsonb(values),
         "interrupts": _jsonb(interrupts),
     }
-    async with pool.connection() as conn:
-        async with conn.pipeline(), conn.transaction():
+    async with pool.connection() as conn:  # on an error, its exit rolls the aborted transaction back
+        async with conn.pipeline():
+            await conn.execute("BEGIN")
             await conn.execute(LOCK_THREAD_FOR_FINISH, params)
             cursor = await conn.execute(sql, params)
+            await conn.execute("COMMIT")
         row = await cursor.fetchone()
     assert row is not None
     return bool(row["owned"]), bool(row["more"])
