@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import ColumnElement, Table, bindparam, cast, delete, exists, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -13,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_server.db.tables import ACTIVE_RUN_STATUSES, Run, Thread
 from agent_server.repositories.common import Scope, jsonb_contains, metadata_scope, order, paginate
+from agent_server.responses import dumps
 
 COLUMNS = (
     Thread.thread_id, Thread.created_at, Thread.updated_at, Thread.metadata_, Thread.status, Thread.config,
@@ -32,6 +35,11 @@ _INSERT_NEW = (
     .on_conflict_do_nothing(index_elements=["thread_id"])
     .returning(*_CORE_COLUMNS)
 )
+# The same insert for a thread created on its own (POST /threads), on the psycopg pool: one autocommit statement
+# with no ORM session around it (0.4 instead of 1.2-1.4 ms of CPU).
+_CREATE_SQL = """INSERT INTO threads (thread_id, metadata) VALUES (%(thread_id)s, %(metadata)s)
+ON CONFLICT (thread_id) DO NOTHING
+RETURNING thread_id, created_at, updated_at, metadata, status, config, values, interrupts"""
 SORT_COLUMNS = {
     "thread_id": Thread.thread_id, "status": Thread.status, "created_at": Thread.created_at,
     "updated_at": Thread.updated_at, "state_updated_at": Thread.updated_at,
@@ -98,6 +106,13 @@ async def insert_new(
     )
     row = (await session.execute(stmt)).first()
     return _as_dict(row) if row else None
+
+
+async def create(pool: AsyncConnectionPool, thread_id: UUID, metadata: dict[str, Any]) -> dict[str, Any] | None:
+    """Insert a thread in one autocommit statement; None when that id exists already."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute(_CREATE_SQL, {"thread_id": thread_id, "metadata": Jsonb(metadata, dumps)})
+        return await cursor.fetchone()
 
 
 async def merge_metadata(session: AsyncSession, thread_id: UUID, metadata: dict[str, Any], *,

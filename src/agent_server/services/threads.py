@@ -47,9 +47,11 @@ async def create_thread(state: AppState, actor: Actor, body: ThreadCreate) -> di
     await actor.authorize("threads", "create", value)
     metadata = dict(value["metadata"] or {})
     if not body.supersteps:
-        async with state.read_sessionmaker() as session:  # one INSERT: atomic with no transaction around it
-            created = await repo.insert_new(session, thread_id, metadata)
-            return created if created is not None else await _existing(session, actor, thread_id, body.if_exists)
+        created = await repo.create(state.pool, thread_id, metadata)
+        if created is not None:
+            return created
+        async with state.read_sessionmaker() as session:
+            return await _existing(session, actor, thread_id, body.if_exists)
     graph_id = metadata.get("graph_id")
     if not isinstance(graph_id, str) or not graph_id:
         raise Unprocessable("supersteps need a graph: pass graph_id (or metadata.graph_id)")
