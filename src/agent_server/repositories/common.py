@@ -5,9 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from psycopg.rows import dict_row
 from sqlalchemy import ColumnElement, Select, Text, asc, cast, desc, literal
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
+
+
+async def fetch_one(session: AsyncSession, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+    """One row of a prebuilt statement (psycopg `%(name)s` parameters), run on the session's own connection in its
+    transaction but without the ORM's execution path (about 0.5 ms of CPU less per statement)."""
+    connection = await (await session.connection()).get_raw_connection()
+    async with connection.driver_connection.cursor(row_factory=dict_row) as cursor:  # type: ignore[union-attr]
+        await cursor.execute(sql, params)
+        return await cursor.fetchone()
 
 
 def jsonb_contains(column: InstrumentedAttribute[Any], value: dict[str, Any]) -> ColumnElement[bool]:

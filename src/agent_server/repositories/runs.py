@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_server.db.tables import ACTIVE_RUN_STATUSES, Run, Thread
 from agent_server.errors import ThreadNotFound
-from agent_server.repositories.common import Scope, metadata_matches, metadata_scope
+from agent_server.repositories.common import Scope, fetch_one, metadata_matches, metadata_scope
 from agent_server.responses import dumps
 from agent_server.streaming.listener import CANCEL_CHANNEL, RUNS_CHANNEL
 
@@ -38,33 +38,34 @@ def as_dict(row: Any) -> dict[str, Any]:
 # workers (delivered at commit) when the run is claimable now. With `worker_id` the creating process offers to run
 # it itself: it is inserted already claimed ('running', attempt 1, leased) when it is due now and its thread has
 # no active run - the same condition a claim checks, evaluated under the thread lock.
-INSERT_RUN_SQL = text("""
+INSERT_RUN_SQL = """
 WITH thread AS (
-    SELECT NOT EXISTS (SELECT 1 FROM runs WHERE thread_id = :thread_id AND status IN ('pending', 'running')) AS free
+    SELECT NOT EXISTS (SELECT 1 FROM runs WHERE thread_id = %(thread_id)s AND status IN ('pending', 'running')) AS free
 ), new AS (
-    SELECT thread.free AND CAST(:after_seconds AS float8) = 0 AS claimable,
-           thread.free AND CAST(:after_seconds AS float8) = 0 AND CAST(:worker_id AS text) IS NOT NULL AS taken
+    SELECT thread.free AND CAST(%(after_seconds)s AS float8) = 0 AS claimable,
+           thread.free AND CAST(%(after_seconds)s AS float8) = 0 AND CAST(%(worker_id)s AS text) IS NOT NULL AS taken
     FROM thread
 ), inserted AS (
     INSERT INTO runs (run_id, thread_id, assistant_id, metadata, kwargs, multitask_strategy, due_at,
                       status, worker_id, attempt, lease_expires_at)
-    SELECT :run_id, :thread_id, :assistant_id, CAST(:metadata AS jsonb), CAST(:kwargs AS jsonb), :multitask_strategy,
-           now() + make_interval(secs => CAST(:after_seconds AS float8)),
-           CASE WHEN taken THEN 'running' ELSE 'pending' END, CASE WHEN taken THEN CAST(:worker_id AS text) END,
+    SELECT %(run_id)s, %(thread_id)s, %(assistant_id)s, CAST(%(metadata)s AS jsonb), CAST(%(kwargs)s AS jsonb),
+           %(multitask_strategy)s,
+           now() + make_interval(secs => CAST(%(after_seconds)s AS float8)),
+           CASE WHEN taken THEN 'running' ELSE 'pending' END, CASE WHEN taken THEN CAST(%(worker_id)s AS text) END,
            CASE WHEN taken THEN 1 ELSE 0 END,
-           CASE WHEN taken THEN now() + make_interval(secs => CAST(:lease_seconds AS float8)) END
+           CASE WHEN taken THEN now() + make_interval(secs => CAST(%(lease_seconds)s AS float8)) END
     FROM new
     RETURNING run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at
 ), busy AS (
     UPDATE threads SET status = 'busy', updated_at = now(),
-                       metadata = threads.metadata || CAST(:thread_metadata AS jsonb)
-    WHERE thread_id = :thread_id
+                       metadata = threads.metadata || CAST(%(thread_metadata)s AS jsonb)
+    WHERE thread_id = %(thread_id)s
 ), notified AS (
-    SELECT pg_notify(:channel, CAST(inserted.run_id AS text)) FROM inserted, new
+    SELECT pg_notify(%(channel)s, CAST(inserted.run_id AS text)) FROM inserted, new
     WHERE new.claimable AND inserted.status = 'pending'
 )
 SELECT inserted.*, (SELECT count(*) FROM notified) AS notified FROM inserted
-""")
+"""
 
 
 async def insert_run(session: AsyncSession, values: dict[str, Any], thread_metadata: dict[str, Any],
@@ -77,18 +78,19 @@ async def insert_run(session: AsyncSession, values: dict[str, Any], thread_metad
         "worker_id": worker_id, "lease_seconds": lease_seconds, "thread_metadata": dumps(thread_metadata).decode(),
         "channel": RUNS_CHANNEL,
     }
-    created = dict((await session.execute(INSERT_RUN_SQL, params)).one()._mapping)
+    created = await fetch_one(session, INSERT_RUN_SQL, params)
+    assert created is not None
     del created["notified"]
     return created
 
 
 # The run's assistant, and its thread locked for the transaction (runs are enqueued under that lock): one statement.
 # The statement that enqueues comes after the lock is held, so it sees every run committed before.
-ASSISTANT_AND_THREAD_SQL = text("""
+ASSISTANT_AND_THREAD_SQL = """
 SELECT assistant_id, graph_id, config, context, metadata,
-       (SELECT metadata FROM threads WHERE thread_id = :thread_id FOR UPDATE) AS thread_metadata
-FROM assistants WHERE assistant_id = :assistant_id
-""")
+       (SELECT metadata FROM threads WHERE thread_id = %(thread_id)s FOR UPDATE) AS thread_metadata
+FROM assistants WHERE assistant_id = %(assistant_id)s
+"""
 
 
 async def assistant_and_locked_thread(
@@ -99,10 +101,9 @@ async def assistant_and_locked_thread(
     An assistant outside `assistant_scope` is None; a thread outside `thread_scope` raises ThreadNotFound.
     """
     params = {"assistant_id": assistant_id, "thread_id": thread_id}
-    row = (await session.execute(ASSISTANT_AND_THREAD_SQL, params)).first()
-    if row is None:
+    assistant = await fetch_one(session, ASSISTANT_AND_THREAD_SQL, params)
+    if assistant is None:
         return None, False
-    assistant = dict(row._mapping)
     thread_metadata = assistant.pop("thread_metadata")
     if not metadata_matches(assistant_scope, assistant.pop("metadata")):
         return None, False
