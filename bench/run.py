@@ -410,6 +410,78 @@ async def spread_load(kind: str, url: str, clients: int, seconds: float, procs: 
     return total
 
 
+BACKGROUND_IN_FLIGHT = 64  # requests in flight in the background scenario, over all client processes
+
+
+@dataclass
+class BackgroundResult:
+    """One client process's share of the background scenario; shares started together add up with `merge`."""
+
+    runs: int = 0
+    enqueue_s: float = 0.0  # from the common start until this share's last run was created
+    total_s: float = 0.0  # from the common start until this share's last run was done
+    statuses: dict[str, int] = field(default_factory=dict)
+    errors: Errors = field(default_factory=Errors)
+    client_cpu: float = 0.0
+
+    def merge(self, other: BackgroundResult) -> None:
+        self.runs += other.runs
+        self.enqueue_s = max(self.enqueue_s, other.enqueue_s)
+        self.total_s = max(self.total_s, other.total_s)
+        for status, count in other.statuses.items():
+            self.statuses[status] = self.statuses.get(status, 0) + count
+        self.client_cpu += other.client_cpu
+        self.errors.count += other.errors.count
+        self.errors.samples += other.errors.samples[: max(0, 5 - len(self.errors.samples))]
+
+
+async def background_share(url: str, n_threads: int, per_thread: int, in_flight: int,
+                           start_at: float) -> BackgroundResult:
+    """Make `n_threads` threads, then at `start_at` enqueue `per_thread` runs on each and join them all."""
+    result = BackgroundResult()
+    limit = asyncio.Semaphore(in_flight)
+    async with make_client(url, in_flight) as client:
+        threads = [(await client.threads.create())["thread_id"] for _ in range(n_threads)]
+
+        async def enqueue(thread_id: str, n: int) -> tuple[str, str] | None:
+            async with limit:
+                try:
+                    run = await client.runs.create(thread_id, TRIVIAL, input={"n": n}, multitask_strategy="enqueue")
+                    return thread_id, run["run_id"]
+                except Exception as exc:
+                    result.errors.add(exc)
+                    return None
+
+        async def join(thread_id: str, run_id: str) -> None:
+            async with limit:
+                try:
+                    await client.runs.join(thread_id, run_id)
+                except Exception as exc:
+                    result.errors.add(exc)
+
+        if time.time() > start_at:  # its times would count from a start it missed
+            result.errors.add(f"a client process was ready {time.time() - start_at:.2f} s after the common start")
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        cpu = own_cpu()
+        created = await asyncio.gather(*(enqueue(t, r) for r in range(per_thread) for t in threads))
+        result.enqueue_s = time.time() - start_at
+        runs = [item for item in created if item is not None]
+        await asyncio.gather(*(join(t, r) for t, r in runs))
+        result.total_s = time.time() - start_at
+        result.client_cpu = own_cpu() - cpu
+        result.runs = len(runs)
+        for thread_id in threads:
+            for run in await client.runs.list(thread_id, limit=per_thread + 5):
+                result.statuses[run["status"]] = result.statuses.get(run["status"], 0) + 1
+    return result
+
+
+def background_in_process(url: str, n_threads: int, per_thread: int, in_flight: int,
+                          start_at: float) -> BackgroundResult:
+    """Entry point of a background client process."""
+    return asyncio.run(background_share(url, n_threads, per_thread, in_flight, start_at))
+
+
 def load_summary(result: LoadResult, usage: dict[str, Any]) -> dict[str, Any]:
     """Rates, latencies and CPU; the bench's own CPU is the client processes' (a client-bound run shows here)."""
     elapsed = result.elapsed or 1e-9
@@ -522,47 +594,33 @@ class Bench:
 
     async def background(self) -> None:
         n_threads = self.profile.background_threads
-        per_thread = self.profile.background_runs_per_thread
-        errors = Errors()
-        in_flight = asyncio.Semaphore(64)
-        async with make_client(self.url, 64) as client:
-            threads = [(await client.threads.create())["thread_id"] for _ in range(n_threads)]
-
-            async def enqueue(thread_id: str, n: int) -> tuple[str, str] | None:
-                async with in_flight:
-                    try:
-                        run = await client.runs.create(thread_id, TRIVIAL, input={"n": n}, multitask_strategy="enqueue")
-                        return thread_id, run["run_id"]
-                    except Exception as exc:
-                        errors.add(exc)
-                        return None
-
-            async def join(thread_id: str, run_id: str) -> None:
-                async with in_flight:
-                    try:
-                        await client.runs.join(thread_id, run_id)
-                    except Exception as exc:
-                        errors.add(exc)
-
+        shares = [n_threads // self.procs + (1 if p < n_threads % self.procs else 0) for p in range(self.procs)]
+        in_flight = BACKGROUND_IN_FLIGHT // len(shares)
+        start_at = time.time() + 5.0  # time to start the client processes and for them to make their threads
+        loop = asyncio.get_running_loop()
+        with ProcessPoolExecutor(self.procs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [loop.run_in_executor(pool, background_in_process, self.url, share,
+                                            self.profile.background_runs_per_thread, in_flight, start_at)
+                       for share in shares if share]
+            await asyncio.sleep(max(0.0, start_at - time.time()))
             meter = self.meter()
-            start = time.perf_counter()
-            created = await asyncio.gather(*(enqueue(t, r) for r in range(per_thread) for t in threads))
-            enqueued = time.perf_counter() - start
-            runs = [item for item in created if item is not None]
-            await asyncio.gather(*(join(t, r) for t, r in runs))
-            total = time.perf_counter() - start
-            usage = meter.stop(len(runs))
-            statuses: dict[str, int] = {}
-            for thread_id in threads:
-                for run in await client.runs.list(thread_id, limit=per_thread + 5):
-                    statuses[run["status"]] = statuses.get(run["status"], 0) + 1
-        for status, count in statuses.items():
+            parts: list[BackgroundResult] = await asyncio.gather(*futures)
+        total = BackgroundResult()
+        for part in parts:
+            total.merge(part)
+        usage = meter.stop(total.runs)
+        usage["bench_cpu_pct"] = round(100 * total.client_cpu / total.total_s, 1) if total.total_s else None
+        usage["bench_cpu_ms_per_op"] = round(1000 * total.client_cpu / total.runs, 3) if total.runs else None
+        errors = total.errors
+        for status, count in total.statuses.items():
             if status != "success":
                 errors.add(f"{count} runs ended {status}")
         self.record("background", {
-            "threads": n_threads, "runs": len(runs), "enqueue_s": round(enqueued, 3), "total_s": round(total, 3),
-            "runs_per_s": round(len(runs) / total, 1), "statuses": statuses, "errors": errors.count,
-            **usage, "error_samples": errors.samples,
+            "threads": n_threads, "runs": total.runs, "client_processes": len(parts),
+            "in_flight": in_flight * len(parts),
+            "enqueue_s": round(total.enqueue_s, 3), "total_s": round(total.total_s, 3),
+            "runs_per_s": round(total.runs / total.total_s, 1) if total.total_s else None,
+            "statuses": total.statuses, "errors": errors.count, **usage, "error_samples": errors.samples,
         })
 
     async def store(self) -> None:
@@ -716,7 +774,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--only", nargs="+", choices=SCENARIOS, help="run only these scenarios")
     parser.add_argument("--concurrency", type=int, nargs="+", help="throughput client counts (default 1 8 32 128)")
     parser.add_argument("--procs", type=int, default=1,
-                        help="client processes for the load scenarios (one Python client saturates a core)")
+                        help="client processes for the load scenarios and the background one "
+                             "(one Python client saturates a core)")
     parser.add_argument("--label", default="", help="free text stored in the JSON (e.g. embedded / pg15)")
     return parser.parse_args(argv)
 
