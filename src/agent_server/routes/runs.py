@@ -70,13 +70,14 @@ async def delete_run(thread_id: UUID, run_id: UUID, session: Session, actor: Cur
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/join", summary="Wait for a run and return its output")
-async def join_run(thread_id: UUID, run_id: UUID, session: Session, state: State, actor: CurrentActor) -> JSONResponse:
+async def join_run(thread_id: UUID, run_id: UUID, session: ReadSession, state: State,
+                   actor: CurrentActor) -> JSONResponse:
     return JSONResponse(await follow.join_run(session, state, actor, thread_id, run_id))
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/stream", summary="Join a run's stream (resumable)",
             response_class=EventStreamResponse, responses=EventStreamResponses)
-async def join_stream(thread_id: UUID, run_id: UUID, session: Session, state: State, actor: CurrentActor,
+async def join_stream(thread_id: UUID, run_id: UUID, session: ReadSession, state: State, actor: CurrentActor,
                       request: Request,
                       last_event_id: LastEventId = None, cancel_on_disconnect: bool = False) -> EventSourceResponse:
     after = event_id(last_event_id)
@@ -95,7 +96,7 @@ async def cancel_run(thread_id: UUID, run_id: UUID, session: Session, state: Sta
 
 @router.get("/threads/{thread_id}/stream", summary="Stream the thread's active runs",
             response_class=EventStreamResponse, responses=EventStreamResponses)
-async def thread_stream(thread_id: UUID, session: Session, state: State, actor: CurrentActor,
+async def thread_stream(thread_id: UUID, session: ReadSession, state: State, actor: CurrentActor,
                         last_event_id: LastEventId = None) -> EventSourceResponse:
     return await follow.thread_stream(session, state, actor, thread_id, event_id(last_event_id))
 

@@ -68,7 +68,7 @@ async def wait_until_settled(state: AppState, run_id: UUID, timeout: float = CAN
     """Poll until the run is no longer running (or is gone, after a rollback)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        async with state.sessionmaker() as session:
+        async with state.read_sessionmaker() as session:
             run = await repo.get_by_id(session, run_id)
         if run is None or run["status"] not in ACTIVE_RUN_STATUSES:
             return

@@ -74,7 +74,7 @@ async def wait_for_output(session: AsyncSession, state: AppState, run: dict[str,
         summary = await outcome_of(state, run["run_id"])
         if summary is not None:
             return summary["output"]
-    async with state.sessionmaker() as fresh:
+    async with state.read_sessionmaker() as fresh:
         final = await repo.get_by_id(fresh, run["run_id"])
         if final is not None and final["status"] == "error":
             return {"__error__": await repo.error_of(fresh, run["run_id"])}
@@ -173,7 +173,7 @@ async def thread_stream(session: AsyncSession, state: AppState, actor: Actor, th
     async def events() -> AsyncIterator[bytes]:
         seen: set[UUID] = set()
         while True:
-            async with state.sessionmaker() as fresh:
+            async with state.read_sessionmaker() as fresh:
                 active = [r for r in await repo.active_for_thread(fresh, thread_id) if r["run_id"] not in seen]
             if not active:
                 return
