@@ -113,6 +113,22 @@ async def test_unknown_thread_and_assistant(http: httpx.AsyncClient) -> None:
     assert_error(await http.get(f"/threads/{t['thread_id']}/runs/{uuid.uuid4()}"), 404)
 
 
+async def test_a_run_refused_for_its_assistant_leaves_the_thread_as_it_was(http: httpx.AsyncClient) -> None:
+    t = (await http.post("/threads", json={"metadata": {"owner": "a"}})).json()
+    assert_error(await http.post(f"/threads/{t['thread_id']}/runs", json={"assistant_id": str(uuid.uuid4())}), 404)
+    after = (await http.get(f"/threads/{t['thread_id']}")).json()
+    assert (after["status"], after["metadata"]) == ("idle", {"owner": "a"})
+    assert (await http.get(f"/threads/{t['thread_id']}/runs")).json() == []
+
+
+async def test_if_not_exists_create_makes_the_missing_thread(client: LangGraphClient) -> None:
+    thread_id = str(uuid.uuid4())
+    output = await client.runs.wait(thread_id, "plain", input={"value": "new"}, if_not_exists="create")
+    assert output["value"] == "new"
+    thread = await client.threads.get(thread_id)
+    assert (thread["status"], thread["metadata"]["graph_id"]) == ("idle", "plain")
+
+
 async def test_rollback_deletes_the_run_and_its_checkpoints(client: LangGraphClient) -> None:
     t = await client.threads.create()
     await client.runs.wait(t["thread_id"], "slow", input={"tag": "kept", "seconds": 0})

@@ -253,3 +253,68 @@ async def test_a_finish_that_fails_changes_nothing_and_leaves_the_thread_unlocke
     assert await repo.finish(idle_pool, run, "w", "error", None, thread_status="error", values=None,
                              interrupts=None) == (True, False)
     assert await run_and_thread_status(idle_pool, run) == ("error", "error")
+
+
+# --- enqueueing a run in a transaction of its own (one pipeline) ------------------------------------------------------
+
+
+async def assistant_and_thread(pool: AsyncConnectionPool) -> tuple[uuid.UUID, uuid.UUID]:
+    assistant_id, thread_id = uuid.uuid4(), uuid.uuid4()
+    async with pool.connection() as conn:
+        await conn.execute("INSERT INTO assistants (assistant_id, graph_id, name) VALUES (%s, 'g', 'a')",
+                           (assistant_id,))
+        await conn.execute("INSERT INTO threads (thread_id, metadata) VALUES (%s, '{\"k\": 1}')", (thread_id,))
+    return assistant_id, thread_id
+
+
+def run_values(assistant_id: uuid.UUID, thread_id: uuid.UUID, **changes: Any) -> dict[str, Any]:
+    return {"run_id": uuid.uuid4(), "thread_id": thread_id, "assistant_id": assistant_id, "metadata": {},
+            "kwargs": {}, "multitask_strategy": "enqueue", "after_seconds": 0, **changes}
+
+
+async def thread_row(pool: AsyncConnectionPool, thread_id: uuid.UUID) -> tuple[str, dict[str, Any], int]:
+    """(status, metadata, number of runs) of a thread."""
+    async with pool.connection() as conn:
+        row = await (await conn.execute(
+            "SELECT status, metadata, (SELECT count(*) FROM runs WHERE thread_id = %s) AS runs FROM threads "
+            "WHERE thread_id = %s", (thread_id, thread_id))).fetchone()
+    assert row is not None
+    return row["status"], row["metadata"], row["runs"]
+
+
+async def test_enqueue_committed_inserts_the_run_claimed_and_marks_the_thread(idle_pool: AsyncConnectionPool) -> None:
+    assistant_id, thread_id = await assistant_and_thread(idle_pool)
+    assistant, exists, run = await repo.enqueue_committed(idle_pool, run_values(assistant_id, thread_id), "w", 30)
+    assert assistant is not None
+    assert (assistant["graph_id"], exists) == ("g", True)
+    assert run is not None
+    assert run["status"] == "running"  # a free thread: taken by the offering worker
+    status, metadata, count = await thread_row(idle_pool, thread_id)  # committed: another connection sees it
+    assert (status, metadata, count) == ("busy", {"k": 1, "graph_id": "g", "assistant_id": str(assistant_id)}, 1)
+    _, _, queued = await repo.enqueue_committed(idle_pool, run_values(assistant_id, thread_id), "w", 30)
+    assert queued is not None
+    assert queued["status"] == "pending"  # behind the running one
+
+
+async def test_enqueue_committed_inserts_nothing_without_the_assistant_or_the_thread(
+        idle_pool: AsyncConnectionPool) -> None:
+    assistant_id, thread_id = await assistant_and_thread(idle_pool)
+    assert await repo.enqueue_committed(idle_pool, run_values(uuid.uuid4(), thread_id), "w", 30) == (None, False, None)
+    assert await thread_row(idle_pool, thread_id) == ("idle", {"k": 1}, 0)
+    assistant, exists, run = await repo.enqueue_committed(idle_pool, run_values(assistant_id, uuid.uuid4()), None, 0)
+    assert assistant is not None
+    assert (exists, run) == (False, None)
+
+
+async def test_an_enqueue_that_fails_changes_nothing_and_leaves_the_thread_unlocked(
+        idle_pool: AsyncConnectionPool) -> None:
+    assistant_id, thread_id = await assistant_and_thread(idle_pool)
+    with pytest.raises(psycopg.errors.DataError):  # an interval past PostgreSQL's range
+        await repo.enqueue_committed(idle_pool, run_values(assistant_id, thread_id, after_seconds=1e300), "w", 30)
+    assert await thread_row(idle_pool, thread_id) == ("idle", {"k": 1}, 0)
+    async with idle_pool.connection() as conn:  # the transaction was rolled back: its lock is gone
+        await conn.execute("SET lock_timeout = '1s'")
+        await conn.execute("SELECT 1 FROM threads WHERE thread_id = %s FOR UPDATE", (thread_id,))
+    _, _, run = await repo.enqueue_committed(idle_pool, run_values(assistant_id, thread_id), "w", 30)
+    assert run is not None
+    assert run["status"] == "running"

@@ -34,17 +34,21 @@ def as_dict(row: Any) -> dict[str, Any]:
 
 # --- creating runs (in the request's transaction) ---------------------------------------------------------------------
 
-# Enqueue, in one statement after the thread row is locked: insert the run, mark the thread busy, and NOTIFY
-# workers (delivered at commit) when the run is claimable now. With `worker_id` the creating process offers to run
-# it itself: it is inserted already claimed ('running', attempt 1, leased) when it is due now and its thread has
-# no active run - the same condition a claim checks, evaluated under the thread lock.
+# Enqueue, in one statement after the thread row is locked: insert the run, mark the thread busy (and record its
+# assistant's graph in its metadata), and NOTIFY workers (delivered at commit) when the run is claimable now. Nothing
+# happens when the assistant or the thread does not exist. With `worker_id` the creating process offers to run it
+# itself: it is inserted already claimed ('running', attempt 1, leased) when it is due now and its thread has no
+# active run - the same condition a claim checks, evaluated under the thread lock.
 INSERT_RUN_SQL = """
-WITH thread AS (
+WITH assistant AS (
+    SELECT assistant_id, graph_id FROM assistants WHERE assistant_id = %(assistant_id)s
+), thread AS (
     SELECT NOT EXISTS (SELECT 1 FROM runs WHERE thread_id = %(thread_id)s AND status IN ('pending', 'running')) AS free
+    FROM threads WHERE thread_id = %(thread_id)s
 ), new AS (
     SELECT thread.free AND CAST(%(after_seconds)s AS float8) = 0 AS claimable,
            thread.free AND CAST(%(after_seconds)s AS float8) = 0 AND CAST(%(worker_id)s AS text) IS NOT NULL AS taken
-    FROM thread
+    FROM thread, assistant
 ), inserted AS (
     INSERT INTO runs (run_id, thread_id, assistant_id, metadata, kwargs, multitask_strategy, due_at,
                       status, worker_id, attempt, lease_expires_at)
@@ -58,8 +62,10 @@ WITH thread AS (
     RETURNING run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at
 ), busy AS (
     UPDATE threads SET status = 'busy', updated_at = now(),
-                       metadata = threads.metadata || CAST(%(thread_metadata)s AS jsonb)
-    WHERE thread_id = %(thread_id)s
+                       metadata = threads.metadata || jsonb_build_object(
+                           'graph_id', assistant.graph_id, 'assistant_id', CAST(assistant.assistant_id AS text))
+    FROM assistant
+    WHERE threads.thread_id = %(thread_id)s AND EXISTS (SELECT 1 FROM inserted)
 ), notified AS (
     SELECT pg_notify(%(channel)s, CAST(inserted.run_id AS text)) FROM inserted, new
     WHERE new.claimable AND inserted.status = 'pending'
@@ -68,19 +74,26 @@ SELECT inserted.*, (SELECT count(*) FROM notified) AS notified FROM inserted
 """
 
 
-async def insert_run(session: AsyncSession, values: dict[str, Any], thread_metadata: dict[str, Any],
-                     worker_id: str | None = None, lease_seconds: float = 0.0) -> dict[str, Any]:
-    """Enqueue a run (see INSERT_RUN_SQL); 'running' when `worker_id` took it, else 'pending'."""
-    params = {
+def insert_run_params(values: dict[str, Any], worker_id: str | None, lease_seconds: float) -> dict[str, Any]:
+    return {
         "run_id": values["run_id"], "thread_id": values["thread_id"], "assistant_id": values["assistant_id"],
         "metadata": dumps(values["metadata"]).decode(), "kwargs": dumps(values["kwargs"]).decode(),
         "multitask_strategy": values["multitask_strategy"], "after_seconds": float(values.get("after_seconds") or 0),
-        "worker_id": worker_id, "lease_seconds": lease_seconds, "thread_metadata": dumps(thread_metadata).decode(),
-        "channel": RUNS_CHANNEL,
+        "worker_id": worker_id, "lease_seconds": lease_seconds, "channel": RUNS_CHANNEL,
     }
-    created = await fetch_one(session, INSERT_RUN_SQL, params)
-    assert created is not None
-    del created["notified"]
+
+
+def created_run(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    if row is not None:
+        del row["notified"]
+    return row
+
+
+async def insert_run(session: AsyncSession, values: dict[str, Any], worker_id: str | None = None,
+                     lease_seconds: float = 0.0) -> dict[str, Any]:
+    """Enqueue a run (see INSERT_RUN_SQL) on a thread locked before; 'running' when `worker_id` took it."""
+    created = created_run(await fetch_one(session, INSERT_RUN_SQL, insert_run_params(values, worker_id, lease_seconds)))
+    assert created is not None, "insert_run needs an existing assistant and thread"
     return created
 
 
@@ -93,6 +106,23 @@ FROM assistants WHERE assistant_id = %(assistant_id)s
 """
 
 
+def visible_assistant_and_thread(
+    row: dict[str, Any] | None, thread_id: UUID | None, *, assistant_scope: Scope, thread_scope: Scope,
+) -> tuple[dict[str, Any] | None, bool]:
+    """(the assistant, or None when missing or outside `assistant_scope`; whether the thread exists).
+
+    A thread outside `thread_scope` raises ThreadNotFound.
+    """
+    if row is None:
+        return None, False
+    thread_metadata = row.pop("thread_metadata")
+    if not metadata_matches(assistant_scope, row.pop("metadata")):
+        return None, False
+    if thread_metadata is not None and not metadata_matches(thread_scope, thread_metadata):
+        raise ThreadNotFound(thread_id)
+    return row, thread_metadata is not None
+
+
 async def assistant_and_locked_thread(
     session: AsyncSession, assistant_id: UUID, thread_id: UUID | None, *, assistant_scope: Scope, thread_scope: Scope,
 ) -> tuple[dict[str, Any] | None, bool]:
@@ -100,16 +130,31 @@ async def assistant_and_locked_thread(
 
     An assistant outside `assistant_scope` is None; a thread outside `thread_scope` raises ThreadNotFound.
     """
-    params = {"assistant_id": assistant_id, "thread_id": thread_id}
-    assistant = await fetch_one(session, ASSISTANT_AND_THREAD_SQL, params)
-    if assistant is None:
-        return None, False
-    thread_metadata = assistant.pop("thread_metadata")
-    if not metadata_matches(assistant_scope, assistant.pop("metadata")):
-        return None, False
-    if thread_metadata is not None and not metadata_matches(thread_scope, thread_metadata):
-        raise ThreadNotFound(thread_id)
-    return assistant, thread_metadata is not None
+    row = await fetch_one(session, ASSISTANT_AND_THREAD_SQL, {"assistant_id": assistant_id, "thread_id": thread_id})
+    return visible_assistant_and_thread(row, thread_id, assistant_scope=assistant_scope, thread_scope=thread_scope)
+
+
+async def enqueue_committed(
+    pool: AsyncConnectionPool, values: dict[str, Any], worker_id: str | None, lease_seconds: float,
+) -> tuple[dict[str, Any] | None, bool, dict[str, Any] | None]:
+    """assistant_and_locked_thread then insert_run in a transaction of their own, committed: BEGIN, both statements
+    and COMMIT go as one pipeline, one round trip instead of four (on an error the pool connection's exit rolls back).
+
+    (assistant or None, whether the thread exists, the run or None). For callers that see every assistant and
+    thread (no auth filters) and enqueue behind the thread's active runs: the run is inserted exactly when both
+    exist, which is all such a caller checks before inserting.
+    """
+    lock_params = {"assistant_id": values["assistant_id"], "thread_id": values["thread_id"]}
+    async with pool.connection() as conn:
+        async with conn.pipeline():
+            await conn.execute("BEGIN")
+            lock = await conn.execute(ASSISTANT_AND_THREAD_SQL, lock_params)
+            enqueue = await conn.execute(INSERT_RUN_SQL, insert_run_params(values, worker_id, lease_seconds))
+            await conn.execute("COMMIT")
+        row, run = await lock.fetchone(), created_run(await enqueue.fetchone())
+    assistant, thread_exists = visible_assistant_and_thread(row, values["thread_id"], assistant_scope=None,
+                                                            thread_scope=None)
+    return assistant, thread_exists, run
 
 
 async def notify_workers(session: AsyncSession, run_id: UUID) -> None:

@@ -128,29 +128,60 @@ async def create_run(session: AsyncSession, state: AppState, actor: Actor, body:
     kwargs = run_kwargs(body, actor, stateless)
     metadata, thread_scope = await authorize_run(actor, body, thread_id, kwargs)
     assistant_scope = await assistants_service.run_assistant_scope(actor, assistant_id, state.graphs)
-    assistant, thread_exists = await repo.assistant_and_locked_thread(
-        session, assistant_id, thread_id, assistant_scope=assistant_scope, thread_scope=thread_scope)
-    if assistant is None:
-        raise AssistantNotFound(body.assistant_id)
-    thread_metadata = {"graph_id": assistant["graph_id"], "assistant_id": str(assistant["assistant_id"])}
-    new_thread_metadata = {**equality_fields(thread_scope), **thread_metadata}
-    thread_id = await prepare_thread(session, state, thread_id, thread_exists, body, new_thread_metadata)
     values = {
-        "run_id": uuid4(), "thread_id": thread_id, "assistant_id": assistant["assistant_id"],
-        "metadata": metadata, "kwargs": kwargs, "multitask_strategy": body.multitask_strategy,
-        "after_seconds": body.after_seconds,
+        "run_id": uuid4(), "thread_id": thread_id, "assistant_id": assistant_id, "metadata": metadata,
+        "kwargs": kwargs, "multitask_strategy": body.multitask_strategy, "after_seconds": body.after_seconds,
     }
     slot = offer_slot(session, state, body)
-    if slot is None:
-        return await repo.insert_run(session, values, thread_metadata)
     try:
-        run = await repo.insert_run(session, values, thread_metadata, slot.worker_id, state.settings.lease_seconds)
+        run, assistant, committed = await enqueue(session, state, body, values, slot,
+                                                  assistant_scope=assistant_scope, thread_scope=thread_scope)
     except BaseException:
-        slot.release()
+        if slot is not None:
+            slot.release()
         raise
+    if slot is not None:
+        start_when_committed(session, slot, run, assistant, committed)
+    return run
+
+
+def commits_alone(session: AsyncSession, body: RunCreate, thread_id: UUID | None, *, assistant_scope: Scope,
+                  thread_scope: Scope) -> bool:
+    """The common case: an existing thread, strategy enqueue, no auth filters, and a unit of work that holds
+    nothing else (no transaction begun), so the run can be committed on its own, in one round trip."""
+    return (thread_id is not None and body.multitask_strategy == "enqueue" and not assistant_scope
+            and not thread_scope and not session.in_transaction())
+
+
+async def enqueue(session: AsyncSession, state: AppState, body: RunCreate, values: dict[str, Any], slot: Slot | None,
+                  *, assistant_scope: Scope, thread_scope: Scope) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """(the inserted run, its assistant, whether it is committed already). Otherwise it is in the session's
+    transaction, after the thread was checked and prepared (created, its active runs cancelled)."""
+    worker_id, lease_seconds = (slot.worker_id, state.settings.lease_seconds) if slot else (None, 0.0)
+    thread_id = values["thread_id"]
+    run = None
+    if commits_alone(session, body, thread_id, assistant_scope=assistant_scope, thread_scope=thread_scope):
+        assistant, thread_exists, run = await repo.enqueue_committed(state.pool, values, worker_id, lease_seconds)
+    else:
+        assistant, thread_exists = await repo.assistant_and_locked_thread(
+            session, values["assistant_id"], thread_id, assistant_scope=assistant_scope, thread_scope=thread_scope)
+    if assistant is None:
+        raise AssistantNotFound(body.assistant_id)
+    if run is not None:
+        return run, assistant, True
+    new_thread_metadata = {**equality_fields(thread_scope), "graph_id": assistant["graph_id"],
+                           "assistant_id": str(assistant["assistant_id"])}
+    values["thread_id"] = await prepare_thread(session, state, thread_id, thread_exists, body, new_thread_metadata)
+    return await repo.insert_run(session, values, worker_id, lease_seconds), assistant, False
+
+
+def start_when_committed(session: AsyncSession, slot: Slot, run: dict[str, Any], assistant: dict[str, Any],
+                         committed: bool) -> None:
+    """The slot runs the run if it was inserted claimed, once it is committed; else the slot is given back now."""
     if run["status"] != "running":  # the thread has active runs: it waits its turn in the queue
         slot.release()
-        return run
-    on_commit(session, lambda: slot.start(dict(run), assistant))
-    on_rollback(session, slot.release)
-    return run
+    elif committed:
+        slot.start(dict(run), assistant)
+    else:
+        on_commit(session, lambda: slot.start(dict(run), assistant))
+        on_rollback(session, slot.release)
