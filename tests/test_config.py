@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.pregel import Pregel
 
 from agent_server.config import ConfigError, ProjectConfig, load_config
@@ -119,6 +121,24 @@ async def test_every_form_loads_and_runs(project: Path) -> None:
         graph = await registry.build(graph_id)
         assert isinstance(graph, Pregel)
         assert await graph.ainvoke({"steps": []}) == {"steps": [node]}
+
+
+async def test_a_compiled_graph_is_attached_once_and_shared_by_concurrent_runs(project: Path) -> None:
+    config = load_config(write_config(project, three_graph_forms(project)))
+    saver = InMemorySaver()
+    registry = GraphRegistry.from_config(config, saver, None)
+    graph = await registry.build("file", {"configurable": {"thread_id": "a"}})
+    assert await registry.build("file") is graph
+    assert (graph.checkpointer, graph.name) == (saver, "file")
+    threads = [f"t{i}" for i in range(8)]
+    results = await asyncio.gather(*(graph.ainvoke({"steps": [t]}, {"configurable": {"thread_id": t}})
+                                     for t in threads))
+    assert results == [{"steps": [t, "compiled"]} for t in threads]
+    for t in threads:  # each thread's checkpoint holds its own run only
+        state = await graph.aget_state({"configurable": {"thread_id": t}})
+        assert state.values == {"steps": [t, "compiled"]}
+    registry.register("file", (await registry.build("described")).copy(update={"checkpointer": None}))
+    assert await registry.build("file") is not graph  # registering again drops the attached copy
 
 
 def test_relative_paths_resolve_against_the_config_folder(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:

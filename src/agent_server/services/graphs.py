@@ -85,10 +85,15 @@ class RegisteredGraph:
 
 
 class GraphRegistry:
-    """Graph id -> importable graph; `build` attaches the checkpointer and store for one use."""
+    """Graph id -> importable graph; `build` attaches the checkpointer and store.
+
+    A compiled graph is shared by every run of its id (LangGraph graphs keep no state between invocations), so
+    it is attached once; a factory's graph is built and attached for each use.
+    """
 
     def __init__(self, checkpointer: BaseCheckpointSaver | None, store: BaseStore | None) -> None:
         self._graphs: dict[str, RegisteredGraph] = {}
+        self._attached: dict[str, Pregel] = {}
         self.checkpointer = checkpointer
         self.store = store
 
@@ -112,6 +117,7 @@ class GraphRegistry:
         if not isinstance(target, Pregel) and not callable(target):
             raise TypeError(f"graph {graph_id!r} is neither a graph nor a factory: {type(target).__name__}")
         self._graphs[graph_id] = RegisteredGraph(graph_id, target, description)
+        self._attached.pop(graph_id, None)
 
     @property
     def graph_ids(self) -> list[str]:
@@ -132,15 +138,21 @@ class GraphRegistry:
     async def build(self, graph_id: str, config: RunnableConfig | None = None) -> Pregel:
         """A graph ready to run or inspect, with our checkpointer and store."""
         registered = self._registered(graph_id)
+        if not registered.is_factory:
+            if graph_id not in self._attached:
+                self._attached[graph_id] = self._attach(graph_id, registered.target)
+            return self._attached[graph_id]
         graph: Any = registered.target
-        if registered.is_factory:
-            graph = graph(config or {}) if _takes_argument(graph) else graph()
-            if inspect.isawaitable(graph):
-                graph = await graph
-            if isinstance(graph, StateGraph):
-                graph = graph.compile()
-            if not isinstance(graph, Pregel):
-                raise TypeError(f"factory of graph {graph_id!r} returned {type(graph).__name__}")
+        graph = graph(config or {}) if _takes_argument(graph) else graph()
+        if inspect.isawaitable(graph):
+            graph = await graph
+        if isinstance(graph, StateGraph):
+            graph = graph.compile()
+        if not isinstance(graph, Pregel):
+            raise TypeError(f"factory of graph {graph_id!r} returned {type(graph).__name__}")
+        return self._attach(graph_id, graph)
+
+    def _attach(self, graph_id: str, graph: Pregel) -> Pregel:
         update: dict[str, Any] = {"checkpointer": self.checkpointer, "store": self.store}
         if graph.name == DEFAULT_GRAPH_NAME:  # unnamed graphs take their id, as on LangGraph Platform
             update["name"] = graph_id
