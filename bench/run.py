@@ -167,6 +167,7 @@ class Meter:
     db_pid: int | None
     db_name: str | None = None
     _start: dict[str, float] = field(default_factory=dict)
+    _end: dict[str, float] | None = None
 
     def _sample(self) -> dict[str, float]:
         usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -181,10 +182,15 @@ class Meter:
 
     def start(self) -> None:
         self._start = self._sample()
+        self._end = None
+
+    def finish(self) -> None:
+        """The work is over: what follows (client processes exiting) must not count."""
+        self._end = self._sample()
 
     def stop(self, units: int) -> dict[str, Any]:
         """CPU per unit of work (runs, ops) in ms, and utilisation in % of one core (machine: of all cores)."""
-        end = self._sample()
+        end = self._end or self._sample()
         wall = end["wall"] - self._start["wall"]
         result: dict[str, Any] = {}
         for name in ("server", "db", "bench"):
@@ -391,10 +397,16 @@ def load_in_process(kind: str, url: str, clients: int, seconds: float, offset: i
     return asyncio.run(load(kind, url, clients, seconds, offset, start_at))
 
 
-async def spread_load(kind: str, url: str, clients: int, seconds: float, procs: int) -> LoadResult:
-    """The clients in this process, or split over `procs` client processes started together."""
+async def spread_load(kind: str, url: str, clients: int, seconds: float, procs: int, meter: Meter) -> LoadResult:
+    """The clients in this process, or split over `procs` client processes started together.
+
+    `meter` measures the load only: from the common start (not while the processes start) to the last result.
+    """
     if procs <= 1:
-        return await load(kind, url, clients, seconds)
+        meter.start()
+        result = await load(kind, url, clients, seconds)
+        meter.finish()
+        return result
     shares = [clients // procs + (1 if p < clients % procs else 0) for p in range(procs)]
     start_at = time.time() + 3.0  # time for the processes to import and connect
     loop = asyncio.get_running_loop()
@@ -403,7 +415,10 @@ async def spread_load(kind: str, url: str, clients: int, seconds: float, procs: 
             loop.run_in_executor(pool, load_in_process, kind, url, share, seconds, sum(shares[:p]), start_at)
             for p, share in enumerate(shares) if share
         ]
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        meter.start()
         parts = await asyncio.gather(*futures)
+        meter.finish()
     total = LoadResult()
     for part in parts:
         total.merge(part)
@@ -555,7 +570,7 @@ class Bench:
 
     async def throughput(self, concurrency: int) -> None:
         meter = self.meter()
-        result = await spread_load("runs", self.url, concurrency, self.profile.throughput_seconds, self.procs)
+        result = await spread_load("runs", self.url, concurrency, self.profile.throughput_seconds, self.procs, meter)
         usage = meter.stop(result.units)
         self.record(f"throughput.c{concurrency}", {
             "clients": concurrency, "runs": result.units, "runs_per_s": round(result.units / result.elapsed, 1),
@@ -581,7 +596,7 @@ class Bench:
     async def stream_concurrent(self) -> None:
         clients = self.profile.stream_clients
         meter = self.meter()
-        result = await spread_load("streams", self.url, clients, self.profile.stream_seconds, self.procs)
+        result = await spread_load("streams", self.url, clients, self.profile.stream_seconds, self.procs, meter)
         usage = meter.stop(result.units)
         summary = load_summary(result, usage)
         self.record("stream_concurrent", {
@@ -605,6 +620,7 @@ class Bench:
             await asyncio.sleep(max(0.0, start_at - time.time()))
             meter = self.meter()
             parts: list[BackgroundResult] = await asyncio.gather(*futures)
+            meter.finish()
         total = BackgroundResult()
         for part in parts:
             total.merge(part)
@@ -626,7 +642,7 @@ class Bench:
     async def store(self) -> None:
         clients = self.profile.store_clients
         meter = self.meter()
-        result = await spread_load("store", self.url, clients, self.profile.store_seconds, self.procs)
+        result = await spread_load("store", self.url, clients, self.profile.store_seconds, self.procs, meter)
         usage = meter.stop(result.units)
         self.record("store", {
             "clients": clients, "ops": result.units, "ops_per_s": round(result.units / result.elapsed, 1),
