@@ -30,7 +30,8 @@ async def send_error(send: Send, status: int, detail: str, headers: Mapping[str,
 
 
 class BodyLimitMiddleware:
-    """413 for a request body over `max_bytes`: refused from Content-Length when given, else while it streams in."""
+    """413 for a request body over `max_bytes`: refused from Content-Length when given, else (chunked) while it
+    streams in."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -40,7 +41,8 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
         if declared is not None:
             if not declared.isdigit():
                 await send_error(send, 400, "Invalid Content-Length header")
@@ -49,6 +51,9 @@ class BodyLimitMiddleware:
                 too_large = BodyTooLarge(self.max_bytes)
                 await send_error(send, too_large.status_code, too_large.detail)
                 return
+        if b"transfer-encoding" not in headers:  # the HTTP server delivers no more than the declared length, if any
+            await self.app(scope, receive, send)
+            return
         await self._call_counting(scope, receive, send)
 
     async def _call_counting(self, scope: Scope, receive: Receive, send: Send) -> None:
