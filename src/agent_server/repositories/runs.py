@@ -179,6 +179,16 @@ def on_visible_threads(thread_scope: Scope) -> list[Any]:
     return [runs.c.thread_id.in_(select(threads.c.thread_id).where(*metadata_scope(threads.c.metadata, thread_scope)))]
 
 
+_GET_ON_POOL_SQL = f"SELECT {COLUMN_LIST} FROM runs WHERE run_id = %(run_id)s AND thread_id = %(thread_id)s"
+
+
+async def get_committed(pool: AsyncConnectionPool, thread_id: UUID, run_id: UUID) -> dict[str, Any] | None:
+    """The run as committed, read in one autocommit statement on the pool (no session, no transaction)."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute(_GET_ON_POOL_SQL, {"run_id": run_id, "thread_id": thread_id})
+        return await cursor.fetchone()
+
+
 async def get(session: AsyncSession, thread_id: UUID, run_id: UUID, *, thread_scope: Scope) -> dict[str, Any] | None:
     if thread_scope:
         stmt = select(*COLUMNS).where(runs.c.run_id == run_id, runs.c.thread_id == thread_id,

@@ -60,8 +60,8 @@ async def list_runs(thread_id: UUID, session: ReadSession, actor: CurrentActor, 
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}", summary="Get run", responses={200: {"model": Run}})
-async def get_run(thread_id: UUID, run_id: UUID, session: ReadSession, actor: CurrentActor) -> JSONResponse:
-    return JSONResponse(await follow.get_run(session, actor, thread_id, run_id))
+async def get_run(thread_id: UUID, run_id: UUID, state: State, actor: CurrentActor) -> JSONResponse:
+    return JSONResponse(await follow.get_run(state, actor, thread_id, run_id))
 
 
 @router.delete("/threads/{thread_id}/runs/{run_id}", summary="Delete run", status_code=204)
@@ -70,18 +70,16 @@ async def delete_run(thread_id: UUID, run_id: UUID, session: Session, actor: Cur
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/join", summary="Wait for a run and return its output")
-async def join_run(thread_id: UUID, run_id: UUID, session: ReadSession, state: State,
-                   actor: CurrentActor) -> JSONResponse:
-    return JSONResponse(await follow.join_run(session, state, actor, thread_id, run_id))
+async def join_run(thread_id: UUID, run_id: UUID, state: State, actor: CurrentActor) -> JSONResponse:
+    return JSONResponse(await follow.join_run(state, actor, thread_id, run_id))
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/stream", summary="Join a run's stream (resumable)",
             response_class=EventStreamResponse, responses=EventStreamResponses)
-async def join_stream(thread_id: UUID, run_id: UUID, session: ReadSession, state: State, actor: CurrentActor,
-                      request: Request,
+async def join_stream(thread_id: UUID, run_id: UUID, state: State, actor: CurrentActor, request: Request,
                       last_event_id: LastEventId = None, cancel_on_disconnect: bool = False) -> EventSourceResponse:
     after = event_id(last_event_id)
-    return await follow.join_stream(session, state, actor, request, thread_id, run_id, after, cancel_on_disconnect)
+    return await follow.join_stream(state, actor, request, thread_id, run_id, after, cancel_on_disconnect)
 
 
 @router.post("/threads/{thread_id}/runs/{run_id}/cancel", summary="Cancel a run", status_code=202)

@@ -33,11 +33,14 @@ logger = logging.getLogger(__name__)
 KEEPALIVE_SECONDS = 15.0
 
 
-async def get_run(session: AsyncSession, actor: Actor, thread_id: UUID, run_id: UUID,
-                  action: str = "read") -> dict[str, Any]:
-    """The run, once `threads.<action>` allowed it; on a thread the user's filters hide it is not found."""
-    scope = await actor.authorize("threads", action, {"thread_id": thread_id, "run_id": run_id})
-    run = await repo.get(session, thread_id, run_id, thread_scope=scope)
+async def get_run(state: AppState, actor: Actor, thread_id: UUID, run_id: UUID) -> dict[str, Any]:
+    """The run, once `threads.read` allowed it; on a thread the user's filters hide it is not found."""
+    scope = await actor.authorize("threads", "read", {"thread_id": thread_id, "run_id": run_id})
+    if scope:
+        async with state.read_sessionmaker() as session:
+            run = await repo.get(session, thread_id, run_id, thread_scope=scope)
+    else:  # ~0.5 ms of CPU less than through a session
+        run = await repo.get_committed(state.pool, thread_id, run_id)
     if run is None:
         raise NotFound(f"Run '{run_id}' not found")
     return run
@@ -52,7 +55,10 @@ async def list_runs(session: AsyncSession, actor: Actor, thread_id: UUID, query:
 
 
 async def delete_run(session: AsyncSession, actor: Actor, thread_id: UUID, run_id: UUID) -> None:
-    run = await get_run(session, actor, thread_id, run_id, "delete")
+    scope = await actor.authorize("threads", "delete", {"thread_id": thread_id, "run_id": run_id})
+    run = await repo.get(session, thread_id, run_id, thread_scope=scope)
+    if run is None:
+        raise NotFound(f"Run '{run_id}' not found")
     if run["status"] in ACTIVE_RUN_STATUSES:
         raise Conflict(f"Run '{run_id}' is {run['status']}; cancel it before deleting it")
     await repo.delete_run(session, run_id)
@@ -67,10 +73,11 @@ async def outcome_of(state: AppState, run_id: UUID) -> dict[str, Any] | None:
     return None
 
 
-async def wait_for_output(session: AsyncSession, state: AppState, run: dict[str, Any]) -> Any:
+async def wait_for_output(session: AsyncSession | None, state: AppState, run: dict[str, Any]) -> Any:
     """What `/wait` and `/join` answer: the final values, or `{"__error__": ...}`."""
     if run["status"] in ACTIVE_RUN_STATUSES or await state.broker.is_closed(run["run_id"]):
-        await session.close()  # hold no connection while waiting
+        if session is not None:
+            await session.close()  # hold no connection while waiting
         summary = await outcome_of(state, run["run_id"])
         if summary is not None:
             return summary["output"]
@@ -82,8 +89,8 @@ async def wait_for_output(session: AsyncSession, state: AppState, run: dict[str,
         return thread["values"] if thread else None
 
 
-async def join_run(session: AsyncSession, state: AppState, actor: Actor, thread_id: UUID, run_id: UUID) -> Any:
-    return await wait_for_output(session, state, await get_run(session, actor, thread_id, run_id))
+async def join_run(state: AppState, actor: Actor, thread_id: UUID, run_id: UUID) -> Any:
+    return await wait_for_output(None, state, await get_run(state, actor, thread_id, run_id))
 
 
 def run_headers(run: dict[str, Any]) -> dict[str, str]:
@@ -153,10 +160,9 @@ async def cancel_after_disconnect(state: AppState, run_id: UUID) -> None:
                 await commit(session)
 
 
-async def join_stream(session: AsyncSession, state: AppState, actor: Actor, request: Request, thread_id: UUID,
-                      run_id: UUID, last_event_id: int | None, cancel_on_disconnect: bool) -> EventSourceResponse:
-    run = await get_run(session, actor, thread_id, run_id)
-    await session.close()
+async def join_stream(state: AppState, actor: Actor, request: Request, thread_id: UUID, run_id: UUID,
+                      last_event_id: int | None, cancel_on_disconnect: bool) -> EventSourceResponse:
+    run = await get_run(state, actor, thread_id, run_id)
     if run["status"] not in ACTIVE_RUN_STATUSES and not await state.broker.is_closed(run_id):
         return EventSourceResponse(_nothing(), headers=run_headers(run), sep="\n")
     return stream_response(state, request, run, last_event_id, cancel_on_disconnect)
