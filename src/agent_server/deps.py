@@ -30,19 +30,32 @@ async def get_actor(request: Request) -> Actor:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One unit of work per request: commit after the handler returns, roll back if it raised."""
-    async with app_state(request).sessionmaker() as session:
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
+    session = app_state(request).sessionmaker()
+    try:
+        yield session
+    except BaseException:
+        await session.rollback()
+        raise
+    else:
         await commit(session)
+    finally:
+        await close_if_used(session)
+
+
+async def close_if_used(session: AsyncSession) -> None:
+    """Close the session unless it holds nothing (no transaction, object or callback): many requests do their
+    work on the psycopg pool and never use theirs, and closing an unused session costs ~70 us of CPU."""
+    if session.in_transaction() or session.identity_map or session.info:
+        await session.close()
 
 
 async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """For requests that only read: an autocommit session, so no BEGIN and COMMIT round trips (nothing to commit)."""
-    async with app_state(request).read_sessionmaker() as session:
+    session = app_state(request).read_sessionmaker()
+    try:
         yield session
+    finally:
+        await close_if_used(session)
 
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]
