@@ -26,7 +26,8 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 
 async def open_langgraph_pool(database_url: str, max_size: int = 10) -> AsyncConnectionPool:
-    """The pool LangGraph's Postgres checkpointer and store expect (autocommit, no prepared statements)."""
+    """The pool LangGraph's Postgres checkpointer and store expect (autocommit; `prepare_threshold=0` prepares each
+    statement at its first use on a connection, as LangGraph's documentation sets it)."""
     pool: AsyncConnectionPool = AsyncConnectionPool(
         to_libpq_url(database_url),
         min_size=1,
