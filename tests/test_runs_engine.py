@@ -318,3 +318,21 @@ async def test_an_enqueue_that_fails_changes_nothing_and_leaves_the_thread_unloc
     _, _, run = await repo.enqueue_committed(idle_pool, run_values(assistant_id, thread_id), "w", 30)
     assert run is not None
     assert run["status"] == "running"
+
+
+async def test_concurrent_enqueues_on_one_thread_start_exactly_one_run(idle_pool: AsyncConnectionPool) -> None:
+    """The thread lock orders them: only the first finds the thread free (without it two can both start one, and
+    the one-running-run-per-thread index fails the second)."""
+    wide = AsyncConnectionPool(idle_pool.conninfo, min_size=8, max_size=8, kwargs=idle_pool.kwargs, open=False)
+    await wide.open(wait=True)
+    try:
+        for _ in range(10):
+            assistant_id, thread_id = await assistant_and_thread(wide)
+            results = await asyncio.gather(*(
+                repo.enqueue_committed(wide, run_values(assistant_id, thread_id), "w", 30) for _ in range(8)))
+            statuses = sorted(run["status"] for _, _, run in results if run is not None)
+            assert statuses == ["pending"] * 7 + ["running"]
+            assert await thread_row(wide, thread_id) == (
+                "busy", {"k": 1, "graph_id": "g", "assistant_id": str(assistant_id)}, 8)
+    finally:
+        await wide.close()
