@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import delete, exists, func, select, text, update
@@ -148,8 +149,9 @@ async def enqueue_committed(
     async with pool.connection() as conn:
         async with conn.pipeline():
             await conn.execute("BEGIN")
-            lock = await conn.execute(ASSISTANT_AND_THREAD_SQL, lock_params)
-            enqueue = await conn.execute(INSERT_RUN_SQL, insert_run_params(values, worker_id, lease_seconds))
+            lock = await conn.cursor(row_factory=dict_row).execute(ASSISTANT_AND_THREAD_SQL, lock_params)
+            enqueue = await conn.cursor(row_factory=dict_row).execute(
+                INSERT_RUN_SQL, insert_run_params(values, worker_id, lease_seconds))
             await conn.execute("COMMIT")
         row, run = await lock.fetchone(), created_run(await enqueue.fetchone())
     assistant, thread_exists = visible_assistant_and_thread(row, values["thread_id"], assistant_scope=None,
@@ -185,8 +187,9 @@ _GET_ON_POOL_SQL = f"SELECT {COLUMN_LIST} FROM runs WHERE run_id = %(run_id)s AN
 async def get_committed(pool: AsyncConnectionPool, thread_id: UUID, run_id: UUID) -> dict[str, Any] | None:
     """The run as committed, read in one autocommit statement on the pool (no session, no transaction)."""
     async with pool.connection() as conn:
-        cursor = await conn.execute(_GET_ON_POOL_SQL, {"run_id": run_id, "thread_id": thread_id})
-        return await cursor.fetchone()
+        async with conn.cursor(row_factory=dict_row) as cursor:
+            await cursor.execute(_GET_ON_POOL_SQL, {"run_id": run_id, "thread_id": thread_id})
+            return await cursor.fetchone()
 
 
 async def get(session: AsyncSession, thread_id: UUID, run_id: UUID, *, thread_scope: Scope) -> dict[str, Any] | None:

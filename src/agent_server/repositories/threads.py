@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import ColumnElement, Table, bindparam, cast, delete, exists, func, literal, select, text, update
@@ -104,8 +105,9 @@ async def insert_new(
 async def create(pool: AsyncConnectionPool, thread_id: UUID, metadata: dict[str, Any]) -> dict[str, Any] | None:
     """Insert a thread in one autocommit statement; None when that id exists already."""
     async with pool.connection() as conn:
-        cursor = await conn.execute(_INSERT_NEW_SQL, _insert_new_params(thread_id, metadata))
-        return await cursor.fetchone()
+        async with conn.cursor(row_factory=dict_row) as cursor:
+            await cursor.execute(_INSERT_NEW_SQL, _insert_new_params(thread_id, metadata))
+            return await cursor.fetchone()
 
 
 def _insert_new_params(thread_id: UUID, metadata: dict[str, Any]) -> dict[str, Any]:
