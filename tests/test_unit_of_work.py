@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
+import pytest
 import pytest_asyncio
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent_server.db.engine import create_engine, create_sessionmaker
-from agent_server.db.unit_of_work import commit, on_commit, on_rollback
+from agent_server.db.unit_of_work import commit, on_commit, on_rollback, unit_of_work
 
 
 @pytest_asyncio.fixture
@@ -70,3 +72,28 @@ async def test_committing_a_session_that_began_nothing_begins_no_transaction(
         await session.execute(text("SELECT 1"))
         await commit(session)
         assert len(begun) == 1
+
+
+async def test_a_unit_of_work_commits_at_the_end_of_its_block_and_rolls_back_when_it_raises(
+        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    table = f"uow_probe_{uuid.uuid4().hex[:8]}"
+    async with unit_of_work(sessionmaker) as session:
+        await session.execute(text(f"CREATE TABLE {table} (x int)"))
+    ran: list[str] = []
+
+    async def failing_handler() -> None:
+        async with unit_of_work(sessionmaker) as session:
+            await session.execute(text(f"INSERT INTO {table} VALUES (1)"))
+            on_rollback(session, lambda: ran.append("rollback"))
+            raise RuntimeError("the handler failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_handler()
+    async with unit_of_work(sessionmaker) as session:
+        await session.execute(text(f"INSERT INTO {table} VALUES (2)"))
+        on_commit(session, lambda: ran.append("commit"))
+    async with sessionmaker() as session:
+        values = (await session.execute(text(f"SELECT x FROM {table}"))).scalars().all()
+        await session.execute(text(f"DROP TABLE {table}"))
+        await session.commit()
+    assert (values, ran) == ([2], ["rollback", "commit"])

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent_server.db.unit_of_work import commit
+from agent_server.db.unit_of_work import close_if_used, unit_of_work
 from agent_server.services.auth import Actor
 from agent_server.state import AppState
 
@@ -30,23 +30,8 @@ async def get_actor(request: Request) -> Actor:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One unit of work per request: commit after the handler returns, roll back if it raised."""
-    session = app_state(request).sessionmaker()
-    try:
+    async with unit_of_work(app_state(request).sessionmaker) as session:
         yield session
-    except BaseException:
-        await session.rollback()
-        raise
-    else:
-        await commit(session)
-    finally:
-        await close_if_used(session)
-
-
-async def close_if_used(session: AsyncSession) -> None:
-    """Close the session unless it holds nothing (no transaction, object or callback): many requests do their
-    work on the psycopg pool and never use theirs, and closing an unused session costs ~70 us of CPU."""
-    if session.in_transaction() or session.identity_map or session.info:
-        await session.close()
 
 
 async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:

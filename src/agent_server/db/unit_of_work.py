@@ -8,11 +8,12 @@ without committing (rolled back, or the session closed). Each list is dropped wh
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,28 @@ async def commit(session: AsyncSession) -> None:
     """
     if session.in_transaction() or session.info.get(AFTER_COMMIT):
         await session.commit()
+
+
+@asynccontextmanager
+async def unit_of_work(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session committed when the block ends, rolled back if it raised."""
+    session = sessionmaker()
+    try:
+        yield session
+    except BaseException:
+        await session.rollback()
+        raise
+    else:
+        await commit(session)
+    finally:
+        await close_if_used(session)
+
+
+async def close_if_used(session: AsyncSession) -> None:
+    """Close the session unless it holds nothing (no transaction, object or callback): many requests do their
+    work on the psycopg pool and never use theirs, and closing an unused session costs ~70 us of CPU."""
+    if session.in_transaction() or session.identity_map or session.info:
+        await session.close()
 
 
 def _run(callbacks: list[Callable[[], Any]]) -> None:

@@ -30,27 +30,24 @@ def event_id(value: str | None) -> int | None:
 
 
 @router.post("/threads/{thread_id}/runs", summary="Create a background run", responses={200: {"model": Run}})
-async def create_run(thread_id: UUID, body: RunCreate, session: Session, state: State,
-                     actor: CurrentActor) -> JSONResponse:
-    run = await create.create_run(session, state, actor, body, thread_id)
+async def create_run(thread_id: UUID, body: RunCreate, state: State, actor: CurrentActor) -> JSONResponse:
+    run = await create.create_run_committed(state, actor, body, thread_id)
     return JSONResponse(run, headers=follow.run_headers(run))
 
 
 @router.post("/threads/{thread_id}/runs/stream", summary="Create a run and stream its events",
              response_class=EventStreamResponse, responses=EventStreamResponses)
-async def stream_run(thread_id: UUID, body: RunCreate, session: Session, state: State, actor: CurrentActor,
+async def stream_run(thread_id: UUID, body: RunCreate, state: State, actor: CurrentActor,
                      request: Request) -> EventSourceResponse:
-    run = await create.create_run(session, state, actor, body, thread_id)
+    run = await create.create_run_committed(state, actor, body, thread_id)
     return follow.stream_response(state, request, run, None, body.on_disconnect == "cancel",
                                   first=follow.started_metadata(run))
 
 
 @router.post("/threads/{thread_id}/runs/wait", summary="Create a run and wait for its output")
-async def wait_run(thread_id: UUID, body: RunCreate, session: Session, state: State,
-                   actor: CurrentActor) -> JSONResponse:
-    run = await create.create_run(session, state, actor, body, thread_id)
-    await commit(session)
-    return JSONResponse(await follow.wait_for_output(session, state, run), headers=follow.run_headers(run))
+async def wait_run(thread_id: UUID, body: RunCreate, state: State, actor: CurrentActor) -> JSONResponse:
+    run = await create.create_run_committed(state, actor, body, thread_id)
+    return JSONResponse(await follow.wait_for_output(state, run), headers=follow.run_headers(run))
 
 
 @router.get("/threads/{thread_id}/runs", summary="List runs", responses={200: {"model": list[Run]}})
@@ -100,25 +97,24 @@ async def thread_stream(thread_id: UUID, session: ReadSession, state: State, act
 
 
 @stateless.post("/runs", summary="Create a stateless background run", responses={200: {"model": Run}})
-async def create_stateless(body: RunCreate, session: Session, state: State, actor: CurrentActor) -> JSONResponse:
-    run = await create.create_run(session, state, actor, body, None)
+async def create_stateless(body: RunCreate, state: State, actor: CurrentActor) -> JSONResponse:
+    run = await create.create_run_committed(state, actor, body, None)
     return JSONResponse(run, headers=follow.run_headers(run))
 
 
 @stateless.post("/runs/stream", summary="Create a stateless run and stream it",
                 response_class=EventStreamResponse, responses=EventStreamResponses)
-async def stream_stateless(body: RunCreate, session: Session, state: State, actor: CurrentActor,
+async def stream_stateless(body: RunCreate, state: State, actor: CurrentActor,
                            request: Request) -> EventSourceResponse:
-    run = await create.create_run(session, state, actor, body, None)
+    run = await create.create_run_committed(state, actor, body, None)
     return follow.stream_response(state, request, run, None, body.on_disconnect == "cancel",
                                   first=follow.started_metadata(run))
 
 
 @stateless.post("/runs/wait", summary="Create a stateless run and wait for its output")
-async def wait_stateless(body: RunCreate, session: Session, state: State, actor: CurrentActor) -> JSONResponse:
-    run = await create.create_run(session, state, actor, body, None)
-    await commit(session)
-    return JSONResponse(await follow.wait_for_output(session, state, run), headers=follow.run_headers(run))
+async def wait_stateless(body: RunCreate, state: State, actor: CurrentActor) -> JSONResponse:
+    run = await create.create_run_committed(state, actor, body, None)
+    return JSONResponse(await follow.wait_for_output(state, run), headers=follow.run_headers(run))
 
 
 @stateless.post("/runs/batch", summary="Create several stateless runs", responses={200: {"model": list[Run]}})

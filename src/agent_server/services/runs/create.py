@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent_server.db.unit_of_work import on_commit, on_rollback
+from agent_server.db.unit_of_work import on_commit, on_rollback, unit_of_work
 from agent_server.errors import AssistantNotFound, BadRequest, Conflict, ThreadNotFound, Unprocessable
 from agent_server.models.runs import RunCreate
 from agent_server.repositories import runs as repo
@@ -117,6 +117,14 @@ async def authorize_run(actor: Actor, body: RunCreate, thread_id: UUID | None,
     }
     scope = await actor.authorize("threads", "create_run", value)
     return dict(value["metadata"] or {}), scope
+
+
+async def create_run_committed(state: AppState, actor: Actor, body: RunCreate,
+                               thread_id: UUID | None) -> dict[str, Any]:
+    """`create_run` in a unit of work of its own, committed on return (a route needs no session of its own for it:
+    the common case commits on the pool and never uses the session)."""
+    async with unit_of_work(state.sessionmaker) as session:
+        return await create_run(session, state, actor, body, thread_id)
 
 
 async def create_run(session: AsyncSession, state: AppState, actor: Actor, body: RunCreate,

@@ -73,11 +73,9 @@ async def outcome_of(state: AppState, run_id: UUID) -> dict[str, Any] | None:
     return None
 
 
-async def wait_for_output(session: AsyncSession | None, state: AppState, run: dict[str, Any]) -> Any:
+async def wait_for_output(state: AppState, run: dict[str, Any]) -> Any:
     """What `/wait` and `/join` answer: the final values, or `{"__error__": ...}`."""
     if run["status"] in ACTIVE_RUN_STATUSES or await state.broker.is_closed(run["run_id"]):
-        if session is not None:
-            await session.close()  # hold no connection while waiting
         summary = await outcome_of(state, run["run_id"])
         if summary is not None:
             return summary["output"]
@@ -90,7 +88,7 @@ async def wait_for_output(session: AsyncSession | None, state: AppState, run: di
 
 
 async def join_run(state: AppState, actor: Actor, thread_id: UUID, run_id: UUID) -> Any:
-    return await wait_for_output(None, state, await get_run(state, actor, thread_id, run_id))
+    return await wait_for_output(state, await get_run(state, actor, thread_id, run_id))
 
 
 def run_headers(run: dict[str, Any]) -> dict[str, str]:
