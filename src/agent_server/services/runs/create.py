@@ -163,8 +163,9 @@ def commits_alone(session: AsyncSession, body: RunCreate, thread_id: UUID | None
 
 async def enqueue(session: AsyncSession, state: AppState, body: RunCreate, values: dict[str, Any], slot: Slot | None,
                   *, assistant_scope: Scope, thread_scope: Scope) -> tuple[dict[str, Any], dict[str, Any], bool]:
-    """(the inserted run, its assistant, whether it is committed already). Otherwise it is in the session's
-    transaction, after the thread was checked and prepared (created, its active runs cancelled)."""
+    """(the inserted run, its assistant, whether it is committed already). The common case (`commits_alone`) is
+    committed on the pool; any other run is inserted in the session's transaction once its thread is checked and
+    prepared (created, its active runs cancelled)."""
     worker_id, lease_seconds = (slot.worker_id, state.settings.lease_seconds) if slot else (None, 0.0)
     thread_id = values["thread_id"]
     run = None
