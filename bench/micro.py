@@ -130,7 +130,7 @@ async def one_run(state: AppState, phases: Phases, worker_id: str, n: int, break
         thread = await threads_service.create_thread(state, SYSTEM, ThreadCreate())
     async with phases.measure("run.create"), state.sessionmaker() as session:
         body = RunCreate(assistant_id="trivial", input={"n": n})
-        await create_run(session, state, SYSTEM, body, thread["thread_id"])
+        await create_run(session, state, SYSTEM, body, thread["thread_id"], alone=True)
         await commit(session)
     async with phases.measure("run.claim"):
         claimed = await runs_repo.claim(state.pool, worker_id, state.settings.lease_seconds, 1)

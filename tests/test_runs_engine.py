@@ -24,7 +24,10 @@ from psycopg_pool import AsyncConnectionPool
 from agent_server.app import create_app
 from agent_server.db.engine import open_langgraph_pool
 from agent_server.db.migrate import upgrade_schema_async
+from agent_server.models.runs import RunCreate
 from agent_server.repositories import runs as repo
+from agent_server.services.auth import SYSTEM
+from agent_server.services.runs.create import create_run
 from agent_server.workers.worker import Worker
 
 SLOTS = 2
@@ -128,6 +131,23 @@ async def test_cancelling_a_run_just_created_interrupts_it(client: LangGraphClie
     assert (await client.runs.get(t["thread_id"], run["run_id"]))["status"] == "interrupted"
     assert (await client.threads.get(t["thread_id"]))["status"] != "busy"
     await settled(worker)
+
+
+async def test_a_run_created_within_a_larger_unit_of_work_is_undone_with_it(
+    client: LangGraphClient, served_engine: ServedApp, worker: Worker
+) -> None:
+    """Only a caller that owns its unit of work (`alone`) may have the run committed by itself."""
+    await settled(worker)
+    state = served_engine.app.state.olg
+    t = await client.threads.create()
+    async with state.sessionmaker() as session:
+        run = await create_run(session, state, SYSTEM, RunCreate(assistant_id="slow", input=slow("u", 0)),
+                               uuid.UUID(t["thread_id"]))
+        assert run["status"] == "running"  # inserted claimed, to start at commit
+        await session.rollback()
+    assert await client.runs.list(t["thread_id"]) == []
+    assert (await client.threads.get(t["thread_id"]))["status"] == "idle"
+    assert worker.free_slots == SLOTS  # the reserved slot went back with the rollback
 
 
 async def test_a_stateless_wait_runs_and_removes_its_thread(http: httpx.AsyncClient, worker: Worker) -> None:

@@ -124,12 +124,16 @@ async def create_run_committed(state: AppState, actor: Actor, body: RunCreate,
     """`create_run` in a unit of work of its own, committed on return (a route needs no session of its own for it:
     the common case commits on the pool and never uses the session)."""
     async with unit_of_work(state.sessionmaker) as session:
-        return await create_run(session, state, actor, body, thread_id)
+        return await create_run(session, state, actor, body, thread_id, alone=True)
 
 
 async def create_run(session: AsyncSession, state: AppState, actor: Actor, body: RunCreate,
-                     thread_id: UUID | None) -> dict[str, Any]:
-    """Insert (= enqueue) a run; when this process has a free slot and the run can start now, it starts at commit."""
+                     thread_id: UUID | None, *, alone: bool = False) -> dict[str, Any]:
+    """Insert (= enqueue) a run; when this process has a free slot and the run can start now, it starts at commit.
+
+    `alone`: the session's unit of work holds nothing else, before or after, so the run may be committed by
+    itself (`commits_alone`). Callers that do more in the same transaction (a batch, a cron tick) leave it False.
+    """
     stateless = thread_id is None
     validate_run_request(state, body, stateless)
     assistant_id = assistants_service.parse_assistant_id(body.assistant_id, state.graphs)
@@ -142,7 +146,7 @@ async def create_run(session: AsyncSession, state: AppState, actor: Actor, body:
     }
     slot = offer_slot(session, state, body)
     try:
-        run, assistant, committed = await enqueue(session, state, body, values, slot,
+        run, assistant, committed = await enqueue(session, state, body, values, slot, alone=alone,
                                                   assistant_scope=assistant_scope, thread_scope=thread_scope)
     except BaseException:
         if slot is not None:
@@ -153,23 +157,25 @@ async def create_run(session: AsyncSession, state: AppState, actor: Actor, body:
     return run
 
 
-def commits_alone(session: AsyncSession, body: RunCreate, thread_id: UUID | None, *, assistant_scope: Scope,
-                  thread_scope: Scope) -> bool:
+def commits_alone(session: AsyncSession, body: RunCreate, thread_id: UUID | None, *, alone: bool,
+                  assistant_scope: Scope, thread_scope: Scope) -> bool:
     """The common case: an existing thread, strategy enqueue, no auth filters, and a unit of work that holds
-    nothing else (no transaction begun), so the run can be committed on its own, in one round trip."""
-    return (thread_id is not None and body.multitask_strategy == "enqueue" and not assistant_scope
+    nothing else (`alone`, and no transaction begun), so the run can be committed on its own, in one round trip."""
+    return (alone and thread_id is not None and body.multitask_strategy == "enqueue" and not assistant_scope
             and not thread_scope and not session.in_transaction())
 
 
 async def enqueue(session: AsyncSession, state: AppState, body: RunCreate, values: dict[str, Any], slot: Slot | None,
-                  *, assistant_scope: Scope, thread_scope: Scope) -> tuple[dict[str, Any], dict[str, Any], bool]:
+                  *, alone: bool, assistant_scope: Scope,
+                  thread_scope: Scope) -> tuple[dict[str, Any], dict[str, Any], bool]:
     """(the inserted run, its assistant, whether it is committed already). The common case (`commits_alone`) is
     committed on the pool; any other run is inserted in the session's transaction once its thread is checked and
     prepared (created, its active runs cancelled)."""
     worker_id, lease_seconds = (slot.worker_id, state.settings.lease_seconds) if slot else (None, 0.0)
     thread_id = values["thread_id"]
     run = None
-    if commits_alone(session, body, thread_id, assistant_scope=assistant_scope, thread_scope=thread_scope):
+    if commits_alone(session, body, thread_id, alone=alone, assistant_scope=assistant_scope,
+                     thread_scope=thread_scope):
         assistant, thread_exists, run = await repo.enqueue_committed(state.pool, values, worker_id, lease_seconds)
     else:
         assistant, thread_exists = await repo.assistant_and_locked_thread(
