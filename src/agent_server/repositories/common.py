@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import ColumnElement, Select, Text, asc, cast, desc, literal
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +22,24 @@ async def fetch_one(session: AsyncSession, sql: str, params: Mapping[str, Any]) 
     async with connection.driver_connection.cursor(row_factory=dict_row) as cursor:  # type: ignore[union-attr]
         await cursor.execute(sql, params)
         return await cursor.fetchone()
+
+
+async def fetch_one_committed(pool: AsyncConnectionPool, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+    """`fetch_one` outside any unit of work: one autocommit statement on the psycopg pool (no session at all)."""
+    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(sql, params)
+        return await cursor.fetchone()
+
+
+@asynccontextmanager
+async def transaction_in_one_round_trip(pool: AsyncConnectionPool) -> AsyncIterator[AsyncConnection[Any]]:
+    """A transaction whose statements go out with BEGIN and COMMIT as one pipeline: read the cursors' rows after
+    the block. On an error nothing is committed (the pool connection's exit rolls the transaction back)."""
+    async with pool.connection() as conn:
+        async with conn.pipeline():
+            await conn.execute("BEGIN")
+            yield conn
+            await conn.execute("COMMIT")
 
 
 def jsonb_contains(column: InstrumentedAttribute[Any], value: dict[str, Any]) -> ColumnElement[bool]:

@@ -13,7 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_server.db.tables import ACTIVE_RUN_STATUSES, Run, Thread
 from agent_server.errors import ThreadNotFound
-from agent_server.repositories.common import Scope, fetch_one, metadata_matches, metadata_scope
+from agent_server.repositories.common import (
+    Scope,
+    fetch_one,
+    fetch_one_committed,
+    metadata_matches,
+    metadata_scope,
+    transaction_in_one_round_trip,
+)
 from agent_server.responses import dumps
 from agent_server.streaming.listener import CANCEL_CHANNEL, RUNS_CHANNEL
 
@@ -146,14 +153,11 @@ async def enqueue_committed(
     exist, which is all such a caller checks before inserting.
     """
     lock_params = {"assistant_id": values["assistant_id"], "thread_id": values["thread_id"]}
-    async with pool.connection() as conn:
-        async with conn.pipeline():
-            await conn.execute("BEGIN")
-            lock = await conn.cursor(row_factory=dict_row).execute(ASSISTANT_AND_THREAD_SQL, lock_params)
-            enqueue = await conn.cursor(row_factory=dict_row).execute(
-                INSERT_RUN_SQL, insert_run_params(values, worker_id, lease_seconds))
-            await conn.execute("COMMIT")
-        row, run = await lock.fetchone(), created_run(await enqueue.fetchone())
+    async with transaction_in_one_round_trip(pool) as conn:
+        lock = await conn.cursor(row_factory=dict_row).execute(ASSISTANT_AND_THREAD_SQL, lock_params)
+        enqueue = await conn.cursor(row_factory=dict_row).execute(
+            INSERT_RUN_SQL, insert_run_params(values, worker_id, lease_seconds))
+    row, run = await lock.fetchone(), created_run(await enqueue.fetchone())
     assistant, thread_exists = visible_assistant_and_thread(row, values["thread_id"], assistant_scope=None,
                                                             thread_scope=None)
     return assistant, thread_exists, run
@@ -186,10 +190,7 @@ _GET_ON_POOL_SQL = f"SELECT {COLUMN_LIST} FROM runs WHERE run_id = %(run_id)s AN
 
 async def get_committed(pool: AsyncConnectionPool, thread_id: UUID, run_id: UUID) -> dict[str, Any] | None:
     """The run as committed, read in one autocommit statement on the pool (no session, no transaction)."""
-    async with pool.connection() as conn:
-        async with conn.cursor(row_factory=dict_row) as cursor:
-            await cursor.execute(_GET_ON_POOL_SQL, {"run_id": run_id, "thread_id": thread_id})
-            return await cursor.fetchone()
+    return await fetch_one_committed(pool, _GET_ON_POOL_SQL, {"run_id": run_id, "thread_id": thread_id})
 
 
 async def get(session: AsyncSession, thread_id: UUID, run_id: UUID, *, thread_scope: Scope) -> dict[str, Any] | None:
@@ -334,13 +335,10 @@ async def finish(pool: AsyncConnectionPool, run: dict[str, Any], worker_id: str,
         "error": _jsonb(error), "thread_status": thread_status, "values": _jsonb(values),
         "interrupts": _jsonb(interrupts),
     }
-    async with pool.connection() as conn:  # on an error, its exit rolls the aborted transaction back
-        async with conn.pipeline():
-            await conn.execute("BEGIN")
-            await conn.execute(LOCK_THREAD_FOR_FINISH, params)
-            cursor = await conn.execute(sql, params)
-            await conn.execute("COMMIT")
-        row = await cursor.fetchone()
+    async with transaction_in_one_round_trip(pool) as conn:
+        await conn.execute(LOCK_THREAD_FOR_FINISH, params)
+        cursor = await conn.cursor(row_factory=dict_row).execute(sql, params)
+    row = await cursor.fetchone()
     assert row is not None
     return bool(row["owned"]), bool(row["more"])
 

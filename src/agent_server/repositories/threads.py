@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import ColumnElement, Table, bindparam, cast, delete, exists, func, literal, select, text, update
@@ -15,7 +14,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_server.db.tables import ACTIVE_RUN_STATUSES, Run, Thread
-from agent_server.repositories.common import Scope, fetch_one, jsonb_contains, metadata_scope, order, paginate
+from agent_server.repositories.common import (
+    Scope,
+    fetch_one,
+    fetch_one_committed,
+    jsonb_contains,
+    metadata_scope,
+    order,
+    paginate,
+)
 from agent_server.responses import dumps
 
 COLUMNS = (
@@ -104,10 +111,7 @@ async def insert_new(
 
 async def create(pool: AsyncConnectionPool, thread_id: UUID, metadata: dict[str, Any]) -> dict[str, Any] | None:
     """Insert a thread in one autocommit statement; None when that id exists already."""
-    async with pool.connection() as conn:
-        async with conn.cursor(row_factory=dict_row) as cursor:
-            await cursor.execute(_INSERT_NEW_SQL, _insert_new_params(thread_id, metadata))
-            return await cursor.fetchone()
+    return await fetch_one_committed(pool, _INSERT_NEW_SQL, _insert_new_params(thread_id, metadata))
 
 
 def _insert_new_params(thread_id: UUID, metadata: dict[str, Any]) -> dict[str, Any]:

@@ -41,6 +41,10 @@ async def get_run(state: AppState, actor: Actor, thread_id: UUID, run_id: UUID) 
             run = await repo.get(session, thread_id, run_id, thread_scope=scope)
     else:  # ~0.5 ms of CPU less than through a session
         run = await repo.get_committed(state.pool, thread_id, run_id)
+    return found(run, run_id)
+
+
+def found(run: dict[str, Any] | None, run_id: UUID) -> dict[str, Any]:
     if run is None:
         raise NotFound(f"Run '{run_id}' not found")
     return run
@@ -56,9 +60,7 @@ async def list_runs(session: AsyncSession, actor: Actor, thread_id: UUID, query:
 
 async def delete_run(session: AsyncSession, actor: Actor, thread_id: UUID, run_id: UUID) -> None:
     scope = await actor.authorize("threads", "delete", {"thread_id": thread_id, "run_id": run_id})
-    run = await repo.get(session, thread_id, run_id, thread_scope=scope)
-    if run is None:
-        raise NotFound(f"Run '{run_id}' not found")
+    run = found(await repo.get(session, thread_id, run_id, thread_scope=scope), run_id)
     if run["status"] in ACTIVE_RUN_STATUSES:
         raise Conflict(f"Run '{run_id}' is {run['status']}; cancel it before deleting it")
     await repo.delete_run(session, run_id)
