@@ -30,6 +30,8 @@ from agent_server.app import create_app
 from agent_server.config import AuthConfig, HttpConfig, ProjectConfig, load_config
 from agent_server.settings import Settings
 
+# Freezing the heap suits one long-lived server, not a test process that opens and closes hundreds of apps.
+os.environ.setdefault("OPEN_LANGGRAPH_GC_TUNING", "0")
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PROJECT_DIR = Path(__file__).parent / "project"
 

@@ -22,6 +22,7 @@ from agent_server.db.engine import create_engine, create_sessionmaker, open_lang
 from agent_server.db.langgraph import open_persistence
 from agent_server.db.migrate import upgrade_schema_async
 from agent_server.errors import add_exception_handlers
+from agent_server.gc_tuning import freeze_startup_heap
 from agent_server.middleware import AuthenticationMiddleware, BodyLimitMiddleware
 from agent_server.responses import JSONResponse
 from agent_server.routing import RouteIndex, add_routes
@@ -165,6 +166,8 @@ def create_app(settings: Settings | None = None, config: ProjectConfig | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.olg = await open_app_state(settings, config, auth=auth)
+        if settings.gc_tuning:
+            freeze_startup_heap()
         try:
             yield
         finally:

@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = Field(default=1.0, alias="OPEN_LANGGRAPH_POLL_INTERVAL_SECONDS", gt=0)
     max_attempts: int = Field(default=3, alias="OPEN_LANGGRAPH_MAX_ATTEMPTS", ge=1)
     cron_interval_seconds: float = Field(default=1.0, alias="OPEN_LANGGRAPH_CRON_INTERVAL_SECONDS", gt=0)
+    gc_tuning: bool = Field(default=True, alias="OPEN_LANGGRAPH_GC_TUNING",
+                            description="Freeze the start-up heap and collect garbage less often (see gc_tuning)")
     dev_cors: bool = Field(default=False, alias="OPEN_LANGGRAPH_DEV_CORS",
                            description="Without http.cors, allow any origin (set by `dev`, for browser tools)")
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from agent_server.app import close_app_state, open_app_state
 from agent_server.config import ProjectConfig
+from agent_server.gc_tuning import freeze_startup_heap
 from agent_server.settings import Settings
 from agent_server.state import AppState
 
@@ -33,6 +34,8 @@ async def run_workers(settings: Settings, config: ProjectConfig) -> None:
         if state is None:
             logger.info("stopped during start-up")
             return
+        if settings.gc_tuning:
+            freeze_startup_heap()
         try:
             await serve_until(state, stop)
         finally:
