@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -368,6 +368,7 @@ async def test_put_with_ttl_sets_an_expiry_and_reads_refresh_it(client: LangGrap
     expires, minutes = await expiry_of(database_url, namespace, "k")
     assert minutes == 5
     assert expires is not None
+    assert timedelta(minutes=4) < expires - datetime.now(UTC) <= timedelta(minutes=5)
     item = await client.store.get_item(namespace, "k", refresh_ttl=False)
     assert item["value"] == {"v": 1}
     assert (await expiry_of(database_url, namespace, "k"))[0] == expires
@@ -388,6 +389,14 @@ async def test_put_with_ttl_sets_an_expiry_and_reads_refresh_it(client: LangGrap
     by_default = (await expiry_of(database_url, namespace, "k"))[0]
     assert by_default is not None
     assert by_default > searched
+
+
+async def test_fractional_ttl_expires_after_that_many_minutes(client: LangGraphClient, database_url: str) -> None:
+    namespace = ns(tag())
+    await client.store.put_item(namespace, "k", {"v": 1}, ttl=0.5)
+    expires, _ = await expiry_of(database_url, namespace, "k")
+    assert expires is not None
+    assert timedelta(seconds=20) < expires - datetime.now(UTC) <= timedelta(seconds=30)
 
 
 async def test_put_without_ttl_never_expires(client: LangGraphClient, database_url: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import orjson
@@ -13,6 +13,8 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.base import GetOp, Item, ListNamespacesOp, Op, PutOp, Result, SearchOp
 from langgraph.store.postgres import AsyncPostgresStore
 from psycopg import AsyncConnection, AsyncCursor
+from psycopg.rows import DictRow, dict_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from agent_server.config import ProjectConfig
@@ -34,6 +36,13 @@ GET_ITEM_SQL = {
     + _GET_ITEM.format(live=_LIVE if live else "")
     for refresh in (False, True) for live in (False, True)
 }
+# One item written, as LangGraph's batched put writes it (a TTL in minutes, or none).
+PUT_ITEM_SQL = """INSERT INTO store (prefix, key, value, created_at, updated_at, expires_at, ttl_minutes)
+VALUES (%(prefix)s, %(key)s, %(value)s, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP,
+        NOW() + make_interval(secs => %(ttl)s::float8 * 60), %(ttl)s)
+ON CONFLICT (prefix, key) DO UPDATE
+SET value = EXCLUDED.value, updated_at = CURRENT_TIMESTAMP, expires_at = EXCLUDED.expires_at,
+    ttl_minutes = EXCLUDED.ttl_minutes"""
 
 
 class ServerStore(AsyncPostgresStore):
@@ -78,6 +87,26 @@ class ServerStore(AsyncPostgresStore):
             value=value if isinstance(value, dict) else orjson.loads(value), key=row["key"],
             namespace=op.namespace, created_at=row["created_at"], updated_at=row["updated_at"],
         )
+
+    async def _batch_put_ops(self, put_ops: Sequence[tuple[int, PutOp]], cur: AsyncCursor[DictRow]) -> None:
+        """One item written (an HTTP put): a statement on its key; LangGraph's, made for many, costs ~25 µs more."""
+        if len(put_ops) != 1 or put_ops[0][1].value is None or self.index_config:
+            await super()._batch_put_ops(put_ops, cur)
+            return
+        ((_, op),) = put_ops
+        await cur.execute(PUT_ITEM_SQL, {"prefix": ".".join(op.namespace), "key": op.key,
+                                         "value": Jsonb(op.value), "ttl": op.ttl})
+
+    @contextlib.asynccontextmanager
+    async def _cursor(self, *, pipeline: bool = False) -> AsyncIterator[AsyncCursor[DictRow]]:
+        """A statement outside a pipeline takes a pool connection and a cursor, without LangGraph's layers (a
+        fresh lock and a connection helper per call; ~15 µs)."""
+        if pipeline or self.pipe or not isinstance(self.conn, AsyncConnectionPool):
+            async with super()._cursor(pipeline=pipeline) as cur:
+                yield cur
+            return
+        async with self.conn.connection() as conn, conn.cursor(binary=True, row_factory=dict_row) as cur:
+            yield cur
 
     def _one_statement(self, grouped_ops: dict[type[Op], Sequence[tuple[int, Any]]]) -> bool:
         """One op that makes one statement: a put makes two when its value is embedded."""
