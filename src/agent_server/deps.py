@@ -25,7 +25,18 @@ def app_state(request: Request) -> AppState:
 
 async def get_actor(request: Request) -> Actor:
     """The authenticated user (set by the authentication middleware) with the app's authorization handlers."""
-    return Actor(app_state(request).auth, getattr(request.state, "auth_user", None))
+    return actor_of(request, app_state(request))
+
+
+def actor_of(request: Request, state: AppState) -> Actor:
+    return Actor(state.auth, getattr(request.state, "auth_user", None))
+
+
+def state_and_actor(request: Request) -> tuple[AppState, Actor]:
+    """What `State` and `CurrentActor` give, for a route taking `request`: FastAPI's sub-dependencies cost ~33 µs
+    of CPU per request (measured on the store routes, whose operations take ~250 µs in all)."""
+    state = app_state(request)
+    return state, actor_of(request, state)
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
