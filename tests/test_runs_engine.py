@@ -106,23 +106,6 @@ async def test_with_every_slot_taken_a_run_waits_and_starts_when_one_frees(
     assert result["log"] == [str(SLOTS)]
 
 
-async def test_a_finishing_run_claims_the_run_queued_for_its_slot(
-    client: LangGraphClient, worker: Worker, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    await settled(worker)
-    threads = [await client.threads.create() for _ in range(SLOTS + 1)]
-    runs = [await client.runs.create(t["thread_id"], "slow", input=slow(str(i), 0.5))
-            for i, t in enumerate(threads)]
-    assert [r["status"] for r in runs] == ["running"] * SLOTS + ["pending"]
-
-    async def nothing_claimable(*args: object) -> list[object]:
-        return []
-
-    monkeypatch.setattr(repo, "claim", nothing_claimable)  # the claim loop finds nothing: only a finish can claim
-    result = await asyncio.wait_for(client.runs.join(threads[-1]["thread_id"], runs[-1]["run_id"]), timeout=4)
-    assert result["log"] == [str(SLOTS)]
-
-
 async def test_a_batch_that_fails_releases_its_slots_and_starts_nothing(
     client: LangGraphClient, http: httpx.AsyncClient, worker: Worker
 ) -> None:
@@ -269,10 +252,10 @@ async def run_and_thread_status(pool: AsyncConnectionPool, run: dict[str, Any]) 
 async def test_finish_records_the_outcome_and_settles_the_thread(idle_pool: AsyncConnectionPool) -> None:
     run = await running_run(idle_pool, "w")
     assert await repo.finish(idle_pool, run, "other-worker", "success", None, thread_status="idle",
-                             values={"n": 1}, interrupts={}) == (False, False, [])  # not its run: nothing changes
+                             values={"n": 1}, interrupts={}) == (False, False)  # not its run: nothing changes
     assert await run_and_thread_status(idle_pool, run) == ("running", "busy")
     assert await repo.finish(idle_pool, run, "w", "success", None, thread_status="idle",
-                             values={"n": 1}, interrupts={}) == (True, False, [])
+                             values={"n": 1}, interrupts={}) == (True, False)
     assert await run_and_thread_status(idle_pool, run) == ("success", "idle")
 
 
@@ -288,51 +271,8 @@ async def test_a_finish_that_fails_changes_nothing_and_leaves_the_thread_unlocke
         await conn.execute("SELECT 1 FROM threads WHERE thread_id = %s FOR UPDATE", (run["thread_id"],))
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     assert await repo.finish(idle_pool, run, "w", "error", None, thread_status="error", values=None,
-                             interrupts=None) == (True, False, [])
+                             interrupts=None) == (True, False)
     assert await run_and_thread_status(idle_pool, run) == ("error", "error")
-
-
-async def test_finish_can_claim_the_next_runs_in_the_same_round_trip(idle_pool: AsyncConnectionPool) -> None:
-    run = await running_run(idle_pool, "w")
-    async with idle_pool.connection() as conn:
-        [behind] = await add_runs(conn, run["thread_id"], 1)  # queued behind the finishing run
-        other_thread = uuid.uuid4()
-        await conn.execute("INSERT INTO threads (thread_id) VALUES (%s)", (other_thread,))
-        [other] = await add_runs(conn, other_thread, 1)
-    finished = await repo.finish(idle_pool, run, "w", "success", None, thread_status="idle", values=None,
-                                 interrupts=None, claim_next=repo.ClaimNext(5, 30))
-    assert finished.owned
-    assert finished.more
-    assert sorted(r["run_id"] for r, _ in finished.claimed) == sorted([behind, other])
-    async with idle_pool.connection() as conn:
-        rows = await (await conn.execute("SELECT run_id, status, worker_id FROM runs WHERE run_id = ANY(%s)",
-                                         ([behind, other, run["run_id"]],))).fetchall()
-    assert {r["run_id"]: (r["status"], r["worker_id"]) for r in rows} == {
-        run["run_id"]: ("success", "w"), behind: ("running", "w"), other: ("running", "w")}
-    assert await run_and_thread_status(idle_pool, run) == ("success", "busy")  # busy with the run behind
-
-
-async def test_a_claim_failing_after_the_finish_keeps_the_outcome_and_claims_nothing(
-        idle_pool: AsyncConnectionPool, monkeypatch: pytest.MonkeyPatch) -> None:
-    run = await running_run(idle_pool, "w")
-    monkeypatch.setattr(repo, "CLAIM_SQL", "DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = 'unique_violation'; END $$")
-    finished = await repo.finish(idle_pool, run, "w", "success", None, thread_status="idle", values=None,
-                                 interrupts=None, claim_next=repo.ClaimNext(1, 30))
-    assert finished == (True, False, [])
-    assert await run_and_thread_status(idle_pool, run) == ("success", "idle")
-
-
-async def test_a_failing_finish_claims_nothing(idle_pool: AsyncConnectionPool) -> None:
-    run = await running_run(idle_pool, "w")
-    async with idle_pool.connection() as conn:
-        other_thread = uuid.uuid4()
-        await conn.execute("INSERT INTO threads (thread_id) VALUES (%s)", (other_thread,))
-        [other] = await add_runs(conn, other_thread, 1)
-    with pytest.raises(psycopg.errors.CheckViolation):
-        await repo.finish(idle_pool, run, "w", "no-such-status", None, thread_status="idle", values=None,
-                          interrupts=None, claim_next=repo.ClaimNext(1, 30))
-    assert await run_and_thread_status(idle_pool, run) == ("running", "busy")
-    assert [r["run_id"] for r, _ in await repo.claim(idle_pool, "w2", 30, 5)] == [other]  # still pending
 
 
 # --- enqueueing a run in a transaction of its own (one pipeline) ------------------------------------------------------

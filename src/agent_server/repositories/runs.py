@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID
 
-from psycopg import AsyncCursor
-from psycopg.errors import UniqueViolation
-from psycopg.pq import TransactionStatus
-from psycopg.rows import DictRow, dict_row
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import delete, exists, func, select, text, update
@@ -268,22 +265,13 @@ def split_assistant(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
     return row, {"assistant_id": row["assistant_id"], "graph_id": graph_id, "config": config, "context": context}
 
 
-Claimed = list[tuple[dict[str, Any], dict[str, Any] | None]]
-
-
-async def claim(pool: AsyncConnectionPool, worker_id: str, lease_seconds: float, limit: int) -> Claimed:
+async def claim(pool: AsyncConnectionPool, worker_id: str, lease_seconds: float,
+                limit: int) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
     """Claim up to `limit` runs in one autocommit statement; each with its assistant (see CLAIM_SQL)."""
     async with pool.connection() as conn:
         cursor = await conn.execute(CLAIM_SQL, {"limit": limit, "worker_id": worker_id, "lease": lease_seconds})
         rows = await cursor.fetchall()
     return [split_assistant(dict(row)) for row in rows]
-
-
-class ClaimNext(NamedTuple):
-    """Claim the next run in the finishing run's round trip: for a worker with runs queued for its slots."""
-
-    limit: int
-    lease_seconds: float
 
 
 async def renew_leases(session: AsyncSession, worker_id: str, run_ids: list[UUID],
@@ -331,23 +319,15 @@ SELECT EXISTS (SELECT 1 FROM finished) AS owned, false AS more, (SELECT count(*)
 """
 
 
-class Finished(NamedTuple):
-    owned: bool  # the worker still owned the run, and recorded its outcome
-    more: bool  # the thread has more runs queued
-    claimed: Claimed  # with `claim_next`: the runs this worker claimed next
-
-
 async def finish(pool: AsyncConnectionPool, run: dict[str, Any], worker_id: str, status: str,
                  error: dict[str, Any] | None, *, thread_status: str, values: Any | None,
                  interrupts: dict[str, Any] | None, rolled_back: bool = False,
-                 delete_thread: bool = False, claim_next: ClaimNext | None = None) -> Finished:
-    """Record a run's outcome if `worker_id` still owns it.
+                 delete_thread: bool = False) -> tuple[bool, bool]:
+    """Record a run's outcome if `worker_id` still owns it -> (owned, the thread has more runs queued).
 
     One transaction of two statements: lock the thread, then finish the run (or delete it, when `rolled_back`) and
     settle its thread (or delete it, when `delete_thread`). `values`/`interrupts` None keep the thread's. Sent as
-    one pipeline (BEGIN, both statements, COMMIT): one round trip instead of four. With `claim_next`, the claim
-    statement follows the COMMIT in the same round trip, in a transaction of its own: when it fails (another worker
-    started a run on the same thread first), the outcome stays recorded and nothing is claimed.
+    one pipeline (BEGIN, both statements, COMMIT): one round trip instead of four.
     """
     sql = FINISH_WITH_THREAD_SQL if delete_thread else FINISH_ROLLED_BACK_SQL if rolled_back else FINISH_SQL
     params = {
@@ -355,25 +335,12 @@ async def finish(pool: AsyncConnectionPool, run: dict[str, Any], worker_id: str,
         "error": _jsonb(error), "thread_status": thread_status, "values": _jsonb(values),
         "interrupts": _jsonb(interrupts),
     }
-    claiming: AsyncCursor[DictRow] | None = None
-    async with pool.connection() as conn:
-        try:
-            async with conn.pipeline():
-                await conn.execute("BEGIN")
-                await conn.execute(LOCK_THREAD_FOR_FINISH, params)
-                cursor = await conn.cursor(row_factory=dict_row).execute(sql, params)
-                await conn.execute("COMMIT")
-                if claim_next is not None:
-                    claiming = await conn.cursor(row_factory=dict_row).execute(CLAIM_SQL, {
-                        "limit": claim_next.limit, "worker_id": worker_id, "lease": claim_next.lease_seconds})
-        except UniqueViolation:
-            if claiming is None or conn.info.transaction_status != TransactionStatus.IDLE:
-                raise  # not the claim's failure: the transaction failed, and the pool rolls it back
-            claiming = None  # the claim failed after the COMMIT: the outcome is recorded, nothing is claimed
+    async with transaction_in_one_round_trip(pool) as conn:
+        await conn.execute(LOCK_THREAD_FOR_FINISH, params)
+        cursor = await conn.cursor(row_factory=dict_row).execute(sql, params)
     row = await cursor.fetchone()
     assert row is not None
-    claimed = [split_assistant(dict(r)) for r in await claiming.fetchall()] if claiming is not None else []
-    return Finished(bool(row["owned"]), bool(row["more"]), claimed)
+    return bool(row["owned"]), bool(row["more"])
 
 
 def _jsonb(value: Any) -> Jsonb | None:

@@ -169,11 +169,9 @@ class Worker:
 
     async def _execute(self, run: dict[str, Any], assistant: dict[str, Any] | None) -> None:
         run_id = run["run_id"]
-        more, claimed = True, []
+        more = True
         try:
-            finished = await execute_run(self.state, run, self.worker_id, self._cancels[run_id], assistant,
-                                         self._claim_next)
-            more, claimed = finished.more, finished.claimed
+            more = await execute_run(self.state, run, self.worker_id, self._cancels[run_id], assistant)
         except asyncio.CancelledError:
             await self._hand_back(run_id)
         except Exception:
@@ -181,22 +179,8 @@ class Worker:
         finally:
             self._tasks.pop(run_id, None)
             self._cancels.pop(run_id, None)
-            self._take_over(claimed, more)
-
-    def _claim_next(self) -> repo.ClaimNext | None:
-        """With runs queued for our slots, a finishing run claims the one that takes its slot."""
-        if self._stopping or not self._backlog:
-            return None
-        return repo.ClaimNext(1, self.settings.lease_seconds)
-
-    def _take_over(self, claimed: repo.Claimed, more: bool) -> None:
-        """Start what a finishing run claimed in its slot; the claim loop looks for anything else."""
-        for next_run, next_assistant in claimed:
-            self._adopt(next_run, next_assistant)
-        if claimed and self.free_slots <= 0:
-            return
-        if more or self._backlog:
-            self.poke()
+            if more or self._backlog:
+                self.poke()
 
     async def _hand_back(self, run_id: UUID) -> None:
         """Back to the queue, after its events are stored: the next attempt continues their numbering."""

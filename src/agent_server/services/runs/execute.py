@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,12 +179,11 @@ def final_output(last_values: Any, outcome: Outcome) -> Any:
 
 
 async def execute_run(state: AppState, run: dict[str, Any], worker_id: str, cancel: CancelRequest,
-                      assistant: dict[str, Any] | None = None,
-                      claim_next: Callable[[], repo.ClaimNext | None] = lambda: None) -> repo.Finished:
+                      assistant: dict[str, Any] | None = None) -> bool:
     """Run to completion (or cancellation); always settles the run unless the worker is shutting down.
 
-    `assistant` is the one read when the run was claimed (read here when not given). `claim_next`, asked when the
-    run finishes, says whether to claim the worker's next runs in the same round trip (see `repo.finish`).
+    `assistant` is the one read when the run was claimed (read here when not given). True when the thread has
+    more runs queued.
     """
     publisher = await Publisher.open(state.broker, run["run_id"])
     await publisher.send("metadata", metadata_payload(run))
@@ -210,13 +209,13 @@ async def execute_run(state: AppState, run: dict[str, Any], worker_id: str, canc
         logger.info("run %s failed: %r", run["run_id"], exc)
         outcome.status, outcome.error = "error", error_payload(exc)
         await publisher.send("error", outcome.error)
-    return await settle(state, run, worker_id, graph, config, outcome, streamed, publisher, claim_next())
+    return await settle(state, run, worker_id, graph, config, outcome, streamed, publisher)
 
 
 async def settle(state: AppState, run: dict[str, Any], worker_id: str, graph: Pregel | None,
                  config: RunnableConfig | None, outcome: Outcome, streamed: ChunkTranslator | None,
-                 publisher: Publisher, claim_next: repo.ClaimNext | None = None) -> repo.Finished:
-    """Record the outcome if this worker still owns the run (and claim its next runs, with `claim_next`)."""
+                 publisher: Publisher) -> bool:
+    """Record the outcome if this worker still owns the run; True when the thread has more runs queued."""
     if outcome.rollback:
         await checkpoints_repo.delete_for_run(state.pool, run["thread_id"], run["run_id"])
     fields = state_from_stream(outcome, streamed)
@@ -230,15 +229,14 @@ async def settle(state: AppState, run: dict[str, Any], worker_id: str, graph: Pr
     last_values = streamed.last_values if streamed is not None else None
     outcome.output = final_output(output_only(graph, last_values), outcome)
     temporary = run["kwargs"].get("temporary") and run["kwargs"].get("on_completion", "delete") == "delete"
-    finished = await repo.finish(
+    owned, more = await repo.finish(
         state.pool, run, worker_id, outcome.status, outcome.error, thread_status=thread_status(outcome),
         values=outcome.thread["values"], interrupts=outcome.thread["interrupts"], rolled_back=outcome.rollback,
-        delete_thread=bool(temporary), claim_next=claim_next,
+        delete_thread=bool(temporary),
     )
-    owned = finished.owned
     if owned and temporary:
         await state.checkpointer.adelete_thread(str(run["thread_id"]))
     await publisher.end(outcome.status, outcome.output, outcome.error)
     if owned and run["kwargs"].get("webhook") and not outcome.rollback:
         state.background(send_webhook(state, run, outcome.status, outcome.thread["values"], outcome.error))
-    return finished
+    return more
