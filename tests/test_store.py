@@ -576,7 +576,13 @@ async def test_bad_get_is_4xx(http: httpx.AsyncClient) -> None:
     assert_error(await http.get("/store/items", params={"key": "k"}), 422)
     for bad in (f"{dotted}.", f".{dotted}", f"store-test..{t}", "a\x00b"):
         assert_error(await http.get("/store/items", params={"namespace": bad, "key": "k"}), 422)
-    assert_error(await http.get("/store/items", params={"namespace": dotted, "key": "k", "refresh_ttl": "x"}), 422)
+    bad_flag = await http.get("/store/items", params={"namespace": dotted, "key": "k", "refresh_ttl": "x"})
+    assert_error(bad_flag, 422)
+    assert bad_flag.json()["errors"] == [{"loc": ["query", "refresh_ttl"], "type": "bool_parsing",
+                                          "msg": "Input should be a valid boolean, unable to interpret input"}]
+    for flag in ("true", "False", "1", "0", "yes", "off"):  # FastAPI's spellings of a boolean
+        response = await http.get("/store/items", params={"namespace": dotted, "key": "k", "refresh_ttl": flag})
+        assert response.json()["value"] == {"v": 1}
 
 
 BAD_SEARCHES: list[tuple[str, dict[str, Any]]] = [

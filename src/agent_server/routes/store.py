@@ -1,11 +1,14 @@
 """/store: thin handlers over services.store, which runs the `@auth.on.store` handlers and the per-user rule.
 
 Store operations are small and frequent, so these handlers take the request and resolve the state and the
-user from it (`state_and_actor`) instead of through FastAPI dependencies."""
+user from it (`state_and_actor`) instead of through FastAPI dependencies, and the get reads its query string
+itself (its parameters are declared for OpenAPI): FastAPI spends ~24 µs of CPU per query parameter per request."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from agent_server.deps import state_and_actor
 from agent_server.errors import ErrorResponses
@@ -26,6 +29,30 @@ FORBIDDEN = {"description": "Refused by an @auth.on.store handler, or a namespac
 
 router = APIRouter(prefix="/store", tags=["Store"], responses={**ErrorResponses, 403: FORBIDDEN})
 
+GET_ITEM_PARAMETERS = [
+    {"name": "namespace", "in": "query", "required": False, "description": "labels joined with '.'",
+     "schema": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": "Namespace",
+                "description": "labels joined with '.'"}},
+    {"name": "key", "in": "query", "required": False,
+     "schema": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": "Key"}},
+    {"name": "refresh_ttl", "in": "query", "required": False,
+     "description": "refresh the item's TTL; null: the store's default",
+     "schema": {"anyOf": [{"type": "boolean"}, {"type": "null"}], "title": "Refresh Ttl",
+                "description": "refresh the item's TTL; null: the store's default"}},
+]
+QUERY_FLAG = TypeAdapter(bool)
+
+
+def query_flag(request: Request, name: str) -> bool | None:
+    """A boolean query parameter, read as FastAPI reads one (true/false, 1/0, yes/no, on/off...)."""
+    value = request.query_params.get(name)
+    if value is None:
+        return None
+    try:
+        return QUERY_FLAG.validate_python(value)
+    except ValidationError as exc:
+        raise RequestValidationError([{**error, "loc": ("query", name)} for error in exc.errors()]) from None
+
 
 @router.put("/items", summary="Store or update an item", status_code=204)
 async def put_item(body: StorePut, request: Request) -> Response:
@@ -33,14 +60,12 @@ async def put_item(body: StorePut, request: Request) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/items", summary="Retrieve an item (null when missing)", responses={200: {"model": Item | None}})
-async def get_item(
-    request: Request,
-    namespace: str | None = Query(default=None, description="labels joined with '.'"),
-    key: str | None = Query(default=None),
-    refresh_ttl: bool | None = Query(default=None, description="refresh the item's TTL; null: the store's default"),
-) -> JSONResponse:
-    return JSONResponse(await service.get_item(*state_and_actor(request), namespace, key, refresh_ttl))
+@router.get("/items", summary="Retrieve an item (null when missing)", responses={200: {"model": Item | None}},
+            openapi_extra={"parameters": GET_ITEM_PARAMETERS})
+async def get_item(request: Request) -> JSONResponse:
+    query = request.query_params
+    return JSONResponse(await service.get_item(
+        *state_and_actor(request), query.get("namespace"), query.get("key"), query_flag(request, "refresh_ttl")))
 
 
 @router.delete("/items", summary="Delete an item", status_code=204)
