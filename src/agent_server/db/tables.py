@@ -147,6 +147,8 @@ class Run(Base):
         Index("uq_runs_one_running_per_thread", "thread_id", unique=True,
               postgresql_where=text("status = 'running'")),
         Index("ix_runs_pending_due", "due_at", "created_at", postgresql_where=text("status = 'pending'")),
+        # The claim's order: it walks the queue oldest first and stops at its limit instead of reading it all.
+        Index("ix_runs_pending_order", "created_at", "run_id", postgresql_where=text("status = 'pending'")),
         Index(None, "thread_id", "created_at"),
         Index("ix_runs_running_lease", "lease_expires_at", postgresql_where=text("status = 'running'")),
     )
