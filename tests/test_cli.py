@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -146,8 +147,10 @@ class UvicornCall:
 
 @pytest.fixture
 def uvicorn_run(monkeypatch: pytest.MonkeyPatch) -> UvicornCall:
+    """uvicorn.run recorded instead of run; nothing binds, so whether the port is free does not matter."""
     call = UvicornCall()
     monkeypatch.setattr("agent_server.cli.uvicorn.run", call)
+    monkeypatch.setattr("agent_server.cli.require_free_address", lambda host, port: None)
     return call
 
 
@@ -402,3 +405,21 @@ def test_dev_with_database_url_uses_it(tmp_path: Path, fresh_database: str) -> N
     assert "PostgreSQL at 127.0.0.1:5432/" in dev.output()
     assert not (config.parent / ".open_langgraph").exists()
     assert "assistants" in public_tables(fresh_database)
+
+
+@pytest.mark.parametrize("command", ["dev", "serve"])
+def test_a_taken_port_is_refused_before_anything_starts(tmp_path: Path, database_url: str, command: str) -> None:
+    with socket.socket() as holder:
+        holder.bind(("0.0.0.0", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        data_dir = tmp_path / "data"
+        args = [command, "--config", str(chat_config(tmp_path)), "--host", "127.0.0.1", "--port", str(port)]
+        if command == "dev":
+            result = invoke([*args, "--no-reload", "--data-dir", str(data_dir)])
+        else:
+            result = invoke([*args, "--allow-no-auth"], DATABASE_URL=database_url)
+    assert result.exit_code == 2
+    assert f"127.0.0.1:{port} is already in use" in result.stderr
+    assert "Traceback" not in result.output
+    assert not data_dir.exists()  # the embedded database was not started

@@ -58,6 +58,7 @@ class Recorder:
 def uvicorn_run(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     recorder = Recorder()
     monkeypatch.setattr("agent_server.cli.uvicorn.run", recorder)
+    monkeypatch.setattr("agent_server.cli.require_free_address", lambda host, port: None)  # nothing binds
     return recorder
 
 

@@ -128,6 +128,7 @@ def test_dev_asks_for_dev_cors_and_serve_does_not(
 ) -> None:
     seen: list[Settings] = []
     monkeypatch.setattr("agent_server.cli.uvicorn.run", lambda *args, **kwargs: seen.append(Settings()))
+    monkeypatch.setattr("agent_server.cli.require_free_address", lambda host, port: None)  # nothing binds
     config = tmp_path / "open_langgraph.json"
     config.write_text(json.dumps({"graphs": {}}))
     # Every variable the commands export is listed, so that CliRunner restores it afterwards.

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import errno
 import logging
 import logging.config
 import os
 import signal
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -90,6 +92,24 @@ KEEP_ALIVE_SECONDS = 65
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     err_console.print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def require_free_address(host: str, port: int) -> None:
+    """Exit with a clear message before anything starts when the address is taken (uvicorn would say only
+    'address already in use', after the embedded database had started)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        fail(f"cannot bind {host}:{port}: {exc.strerror}")
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: closing sockets don't count
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                fail(f"{host}:{port} is already in use: stop what listens there, or choose a port with --port")
+            fail(f"cannot bind {host}:{port}: {exc.strerror}")
 
 
 def _version_callback(value: bool) -> None:
@@ -305,6 +325,7 @@ def dev(
     """
     config_path = resolve_config_path(config)
     project = load_project(config_path, quiet=True)
+    require_free_address(host, port)
     with stop_on_sigterm(), open_database(data_dir, project.base_dir / DATA_DIR_NAME) as database:
         if database.data_dir is not None:  # an external DATABASE_URL stays as the user wrote it
             export_env(DATABASE_URL=database.url, OPEN_LANGGRAPH_DATA_DIR=str(database.data_dir))
@@ -355,6 +376,7 @@ def serve(
     config_path = resolve_config_path(config)
     project = load_project(config_path, quiet=True)
     auth = require_auth(project, settings_from_env(), allow_no_auth=allow_no_auth)
+    require_free_address(host, port)
     broker = default_broker_to_postgres()
     export_env(OPEN_LANGGRAPH_CONFIG=str(config_path), OPEN_LANGGRAPH_N_JOBS_PER_WORKER=str(n_jobs_per_worker))
     jobs = f"{n_jobs_per_worker} per process" if n_jobs_per_worker else "none (API only)"
