@@ -6,6 +6,8 @@ itself (its parameters are declared for OpenAPI): FastAPI spends ~24 µs of CPU 
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
@@ -29,16 +31,20 @@ FORBIDDEN = {"description": "Refused by an @auth.on.store handler, or a namespac
 
 router = APIRouter(prefix="/store", tags=["Store"], responses={**ErrorResponses, 403: FORBIDDEN})
 
+
+def optional_query_parameter(name: str, json_type: str, description: str | None = None) -> dict[str, Any]:
+    """The OpenAPI entry FastAPI writes for `name: <type> | None = Query(None, description=...)`."""
+    schema: dict[str, Any] = {"anyOf": [{"type": json_type}, {"type": "null"}], "title": name.replace("_", " ").title()}
+    parameter: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": schema}
+    if description is not None:
+        parameter["description"] = schema["description"] = description
+    return parameter
+
+
 GET_ITEM_PARAMETERS = [
-    {"name": "namespace", "in": "query", "required": False, "description": "labels joined with '.'",
-     "schema": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": "Namespace",
-                "description": "labels joined with '.'"}},
-    {"name": "key", "in": "query", "required": False,
-     "schema": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": "Key"}},
-    {"name": "refresh_ttl", "in": "query", "required": False,
-     "description": "refresh the item's TTL; null: the store's default",
-     "schema": {"anyOf": [{"type": "boolean"}, {"type": "null"}], "title": "Refresh Ttl",
-                "description": "refresh the item's TTL; null: the store's default"}},
+    optional_query_parameter("namespace", "string", "labels joined with '.'"),
+    optional_query_parameter("key", "string"),
+    optional_query_parameter("refresh_ttl", "boolean", "refresh the item's TTL; null: the store's default"),
 ]
 QUERY_FLAG = TypeAdapter(bool)
 
