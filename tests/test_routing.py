@@ -7,14 +7,15 @@ from uuid import UUID
 
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from starlette.routing import Match
 
 from agent_server.app import create_app
 from agent_server.config import load_config
+from agent_server.errors import NotFound, add_exception_handlers
 from agent_server.responses import JSONResponse
-from agent_server.routing import RouteIndex, add_routes
+from agent_server.routing import RequestOnlyRoute, RouteIndex, add_routes, takes_only_the_request
 from agent_server.settings import Settings
 
 PROJECT = Path(__file__).parent / "project" / "langgraph.json"
@@ -116,3 +117,66 @@ def test_server_app_keeps_its_openapi_and_indexes_every_protocol_route() -> None
     assert "/store/items" in spec["paths"]
     assert spec["paths"]["/store/items"]["put"]["tags"] == ["Store"]
     assert "404" in spec["paths"]["/threads/{thread_id}"]["get"]["responses"]
+
+
+async def request_only(request: Request) -> JSONResponse:
+    if request.query_params.get("missing"):
+        raise NotFound("nothing here")
+    return JSONResponse({"path": request.url.path, "q": request.query_params.get("q")}, status_code=201)
+
+
+async def with_a_parameter(request: Request, q: str | None = None) -> JSONResponse:
+    return JSONResponse({"q": q})
+
+
+async def returns_a_dict(request: Request) -> dict[str, str]:
+    return {"shape": "dict"}
+
+
+def synchronous(request: Request) -> JSONResponse:
+    return JSONResponse({})
+
+
+def route_for(endpoint: object, **options: object) -> APIRoute:
+    router = APIRouter()
+    router.add_api_route("/r", endpoint, **options)  # type: ignore[arg-type]
+    route = router.routes[0]
+    assert isinstance(route, APIRoute)
+    return route
+
+
+def test_only_an_endpoint_taking_just_the_request_and_returning_a_response_qualifies() -> None:
+    assert takes_only_the_request(route_for(request_only))
+    assert not takes_only_the_request(route_for(with_a_parameter))
+    assert not takes_only_the_request(route_for(returns_a_dict))
+    assert not takes_only_the_request(route_for(synchronous))
+    assert not takes_only_the_request(route_for(request_only, dependencies=[Depends(lambda: None)]))
+
+
+async def test_a_request_only_route_answers_and_raises_as_through_fastapi() -> None:
+    router = APIRouter()
+    for path, endpoint in (("/lean", request_only), ("/full", with_a_parameter), ("/dict", returns_a_dict)):
+        router.add_api_route(path, endpoint)
+    app = FastAPI(default_response_class=JSONResponse)
+    add_exception_handlers(app)
+    add_routes(app.router, router)
+    handlers = {route.path: route.get_route_handler().__qualname__
+                for route in app.router.routes if isinstance(route, RequestOnlyRoute)}
+    assert handlers["/lean"].startswith("RequestOnlyRoute.")
+    assert not handlers["/full"].startswith("RequestOnlyRoute.")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        lean = await client.get("/lean", params={"q": "x"})
+        assert (lean.status_code, lean.json()) == (201, {"path": "/lean", "q": "x"})
+        missing = await client.get("/lean", params={"missing": "1"})
+        assert (missing.status_code, missing.json()) == (404, {"detail": "nothing here"})
+        assert (await client.get("/full", params={"q": "y"})).json() == {"q": "y"}
+        assert (await client.get("/dict")).json() == {"shape": "dict"}
+        assert (await client.post("/lean")).status_code == 405
+
+
+def test_the_store_get_runs_as_a_request_only_route() -> None:
+    app = create_app(Settings(database_url="postgresql://unused@localhost/unused"), load_config(PROJECT))
+    get_item = next(route for route in app.router.routes
+                    if isinstance(route, APIRoute) and route.path == "/store/items" and "GET" in route.methods)
+    assert isinstance(get_item, RequestOnlyRoute)
+    assert get_item.get_route_handler().__qualname__.startswith("RequestOnlyRoute.")  # not FastAPI's handler

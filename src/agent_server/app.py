@@ -35,6 +35,7 @@ from agent_server.streaming.broker import Broker
 from agent_server.streaming.listener import CANCEL_CHANNEL, EVENTS_CHANNEL, RUNS_CHANNEL, PgListener
 from agent_server.streaming.memory import MemoryBroker
 from agent_server.streaming.postgres import PostgresBroker
+from agent_server.telemetry import fastapi_telemetry_options
 from agent_server.workers.worker import Worker
 
 logger = logging.getLogger(__name__)
@@ -173,17 +174,18 @@ def create_app(settings: Settings | None = None, config: ProjectConfig | None = 
         finally:
             await close_app_state(app.state.olg)
 
+    user_routes = custom_routes(config)  # first: importing the user's app may configure OpenTelemetry
     app = FastAPI(
         title="Open LangGraph Server",
         version=__version__,
         description="LangGraph Platform / Agent Protocol API on PostgreSQL.",
         lifespan=lifespan,
         default_response_class=JSONResponse,
+        **fastapi_telemetry_options(),
     )
     add_exception_handlers(app)
     for router in api_routers(config):
         add_routes(app.router, router)
-    user_routes = custom_routes(config)
     # The user's routes first (they may shadow ours), then the index, then the routes it indexes.
     app.router.routes[:0] = [*user_routes, RouteIndex(app.router.routes)]
     auth = AuthEngine.from_config(config, settings)

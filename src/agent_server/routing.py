@@ -9,15 +9,21 @@ of CPU per request, most of a `GET /ok`. Two changes remove it:
 - `RouteIndex`, one route placed ahead of them, finds a request's candidates by the path's first segment and its
   number of segments, then lets those few routes match as usual. On no full match it declines, and the routes
   behind it answer as before (405, redirect of a trailing slash, 404).
+
+And `RequestOnlyRoute` calls an endpoint that takes just the request and returns a response without FastAPI's
+per-request parameter solving, which has nothing to do for it (~60-80 µs of CPU per request).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import inspect
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, get_type_hints
 
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
 
@@ -31,13 +37,44 @@ _ROUTE_OPTIONS = (
 )
 
 
+class RequestOnlyRoute(APIRoute):
+    """An API route that hands an endpoint of the form `async def f(request) -> SomeResponse` the request directly.
+
+    FastAPI's handler would solve the endpoint's parameters (parsing the query string and cookies on the way),
+    then pass the response it returns through unchanged; any other endpoint gets FastAPI's handler.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        if not takes_only_the_request(self):
+            return super().get_route_handler()
+        endpoint = self.endpoint
+
+        async def handle(request: Request) -> Response:
+            return await endpoint(request)  # type: ignore[no-any-return]
+
+        return handle
+
+
+def takes_only_the_request(route: APIRoute) -> bool:
+    """A coroutine endpoint with one parameter, the request, annotated to return a Response, and no dependencies."""
+    dependant = route.dependant
+    if not inspect.iscoroutinefunction(route.endpoint) or dependant.request_param_name is None:
+        return False
+    if len(inspect.signature(route.endpoint).parameters) != 1 or dependant.dependencies:
+        return False
+    returns = get_type_hints(route.endpoint).get("return")
+    return inspect.isclass(returns) and issubclass(returns, Response)
+
+
 def add_routes(target: APIRouter, source: APIRouter) -> None:
-    """Add `source`'s routes to `target` as its own (they take `target`'s defaults, as included routes do)."""
+    """Add `source`'s routes to `target` as its own (they take `target`'s defaults, as included routes do); plain
+    API routes become `RequestOnlyRoute`s."""
     for route in source.routes:
         if not isinstance(route, APIRoute):
             raise TypeError(f"add_routes copies API routes only, got {route!r}")
         options: dict[str, Any] = {name: getattr(route, name) for name in _ROUTE_OPTIONS if hasattr(route, name)}
-        target.add_api_route(route.path, route.endpoint, route_class_override=type(route), **options)
+        route_class = RequestOnlyRoute if type(route) is APIRoute else type(route)
+        target.add_api_route(route.path, route.endpoint, route_class_override=route_class, **options)
 
 
 def _key(path: str) -> tuple[str, int]:
