@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -152,11 +153,39 @@ def rss_mb(pid: int, key: str = "VmRSS") -> float | None:
     return None
 
 
-def machine_busy_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies over all CPUs from /proc/stat."""
+def machine_busy_ticks() -> tuple[int, int, int]:
+    """(busy, stolen, total) jiffies over all CPUs from /proc/stat; stolen: taken by the hypervisor for others."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = values[3] + values[4]  # idle + iowait
-    return sum(values) - idle, sum(values)
+    return sum(values) - idle, values[7], sum(values)
+
+
+def python_loop_seconds() -> float:
+    """The machine-speed yardstick of FINDINGS: seconds for a 10-million-iteration empty Python loop."""
+    started = time.perf_counter()
+    for _ in range(10_000_000):
+        pass
+    return round(time.perf_counter() - started, 3)
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages the server's speed depends on, as installed beside this script."""
+    names = ("fastapi", "starlette", "uvicorn", "pydantic", "langgraph", "langgraph-checkpoint-postgres",
+             "langgraph-sdk", "psycopg", "psycopg-pool", "sqlalchemy", "orjson", "httpx")
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def cpu_model() -> str | None:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return None
 
 
 @dataclass
@@ -171,9 +200,9 @@ class Meter:
 
     def _sample(self) -> dict[str, float]:
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        busy, total = machine_busy_ticks()
+        busy, stolen, total = machine_busy_ticks()
         sample = {"wall": time.perf_counter(), "bench": usage.ru_utime + usage.ru_stime,
-                  "machine_busy": busy, "machine_total": total}
+                  "machine_busy": busy, "machine_stolen": stolen, "machine_total": total}
         if self.server_pid is not None:
             sample["server"] = process_cpu_seconds(self.server_pid)
         if self.db_pid is not None:
@@ -201,6 +230,8 @@ class Meter:
         ticks = end["machine_total"] - self._start["machine_total"]
         busy = end["machine_busy"] - self._start["machine_busy"]
         result["machine_cpu_pct"] = round(100 * busy / ticks, 1) if ticks else None
+        stolen = end["machine_stolen"] - self._start["machine_stolen"]
+        result["machine_steal_pct"] = round(100 * stolen / ticks, 1) if ticks else None
         return result
 
 
@@ -811,14 +842,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"benchmarking {args.url} (server pid {server_pid}, db pid {args.db_pid}, "
           f"{'quick' if args.quick else 'full'})", file=sys.stderr)
     started = time.time()
+    loop_before = python_loop_seconds()
     asyncio.run(bench.run(set(args.only or SCENARIOS)))
+    loop_after = python_loop_seconds()
+    print(f"machine: 10 M-iteration Python loop {loop_before} s before, {loop_after} s after", file=sys.stderr)
     print()
     print_table(bench.results, profile)
     if args.json:
         report = {
             "label": args.label, "url": args.url, "quick": args.quick, "started": started, "procs": args.procs,
             "server_pid": server_pid, "db_pid": args.db_pid, "cpus": os.cpu_count(),
-            "python": platform.python_version(), "loadavg_after": os.getloadavg(),
+            "python": platform.python_version(), "loadavg_after": os.getloadavg(), "cpu_model": cpu_model(),
+            "python_loop_s": [loop_before, loop_after], "packages": package_versions(),
             "results": bench.results,
             "verdicts": {m: verdict(m, lookup(bench.results, m)) for m in TARGETS},
         }
