@@ -1,4 +1,7 @@
-"""Thread runs and stateless runs: thin handlers over services.runs."""
+"""Thread runs and stateless runs: thin handlers over services.runs.
+
+The routes a run passes through (create, stream, wait, get, join) take the request and resolve the state and the
+user from it (`state_and_actor`) instead of through FastAPI dependencies (~33 µs of CPU per request)."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse
 
 from agent_server.db.unit_of_work import commit
-from agent_server.deps import CurrentActor, ReadSession, Session, State
+from agent_server.deps import CurrentActor, ReadSession, Session, State, state_and_actor
 from agent_server.errors import ErrorResponses, Unprocessable
 from agent_server.models.runs import CancelAction, Run, RunCreate, RunsCancel, RunSearch
 from agent_server.responses import EventStreamResponse, EventStreamResponses, JSONResponse
@@ -30,22 +33,24 @@ def event_id(value: str | None) -> int | None:
 
 
 @router.post("/threads/{thread_id}/runs", summary="Create a background run", responses={200: {"model": Run}})
-async def create_run(thread_id: UUID, body: RunCreate, state: State, actor: CurrentActor) -> JSONResponse:
+async def create_run(thread_id: UUID, body: RunCreate, request: Request) -> JSONResponse:
+    state, actor = state_and_actor(request)
     run = await create.create_run_committed(state, actor, body, thread_id)
     return JSONResponse(run, headers=follow.run_headers(run))
 
 
 @router.post("/threads/{thread_id}/runs/stream", summary="Create a run and stream its events",
              response_class=EventStreamResponse, responses=EventStreamResponses)
-async def stream_run(thread_id: UUID, body: RunCreate, state: State, actor: CurrentActor,
-                     request: Request) -> EventSourceResponse:
+async def stream_run(thread_id: UUID, body: RunCreate, request: Request) -> EventSourceResponse:
+    state, actor = state_and_actor(request)
     run = await create.create_run_committed(state, actor, body, thread_id)
     return follow.stream_response(state, request, run, None, body.on_disconnect == "cancel",
                                   first=follow.started_metadata(run))
 
 
 @router.post("/threads/{thread_id}/runs/wait", summary="Create a run and wait for its output")
-async def wait_run(thread_id: UUID, body: RunCreate, state: State, actor: CurrentActor) -> JSONResponse:
+async def wait_run(thread_id: UUID, body: RunCreate, request: Request) -> JSONResponse:
+    state, actor = state_and_actor(request)
     run = await create.create_run_committed(state, actor, body, thread_id)
     return JSONResponse(await follow.wait_for_output(state, run), headers=follow.run_headers(run))
 
@@ -57,8 +62,8 @@ async def list_runs(thread_id: UUID, session: ReadSession, actor: CurrentActor, 
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}", summary="Get run", responses={200: {"model": Run}})
-async def get_run(thread_id: UUID, run_id: UUID, state: State, actor: CurrentActor) -> JSONResponse:
-    return JSONResponse(await follow.get_run(state, actor, thread_id, run_id))
+async def get_run(thread_id: UUID, run_id: UUID, request: Request) -> JSONResponse:
+    return JSONResponse(await follow.get_run(*state_and_actor(request), thread_id, run_id))
 
 
 @router.delete("/threads/{thread_id}/runs/{run_id}", summary="Delete run", status_code=204)
@@ -67,15 +72,16 @@ async def delete_run(thread_id: UUID, run_id: UUID, session: Session, actor: Cur
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/join", summary="Wait for a run and return its output")
-async def join_run(thread_id: UUID, run_id: UUID, state: State, actor: CurrentActor) -> JSONResponse:
-    return JSONResponse(await follow.join_run(state, actor, thread_id, run_id))
+async def join_run(thread_id: UUID, run_id: UUID, request: Request) -> JSONResponse:
+    return JSONResponse(await follow.join_run(*state_and_actor(request), thread_id, run_id))
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/stream", summary="Join a run's stream (resumable)",
             response_class=EventStreamResponse, responses=EventStreamResponses)
-async def join_stream(thread_id: UUID, run_id: UUID, state: State, actor: CurrentActor, request: Request,
-                      last_event_id: LastEventId = None, cancel_on_disconnect: bool = False) -> EventSourceResponse:
+async def join_stream(thread_id: UUID, run_id: UUID, request: Request, last_event_id: LastEventId = None,
+                      cancel_on_disconnect: bool = False) -> EventSourceResponse:
     after = event_id(last_event_id)
+    state, actor = state_and_actor(request)
     return await follow.join_stream(state, actor, request, thread_id, run_id, after, cancel_on_disconnect)
 
 
@@ -97,22 +103,24 @@ async def thread_stream(thread_id: UUID, session: ReadSession, state: State, act
 
 
 @stateless.post("/runs", summary="Create a stateless background run", responses={200: {"model": Run}})
-async def create_stateless(body: RunCreate, state: State, actor: CurrentActor) -> JSONResponse:
+async def create_stateless(body: RunCreate, request: Request) -> JSONResponse:
+    state, actor = state_and_actor(request)
     run = await create.create_run_committed(state, actor, body, None)
     return JSONResponse(run, headers=follow.run_headers(run))
 
 
 @stateless.post("/runs/stream", summary="Create a stateless run and stream it",
                 response_class=EventStreamResponse, responses=EventStreamResponses)
-async def stream_stateless(body: RunCreate, state: State, actor: CurrentActor,
-                           request: Request) -> EventSourceResponse:
+async def stream_stateless(body: RunCreate, request: Request) -> EventSourceResponse:
+    state, actor = state_and_actor(request)
     run = await create.create_run_committed(state, actor, body, None)
     return follow.stream_response(state, request, run, None, body.on_disconnect == "cancel",
                                   first=follow.started_metadata(run))
 
 
 @stateless.post("/runs/wait", summary="Create a stateless run and wait for its output")
-async def wait_stateless(body: RunCreate, state: State, actor: CurrentActor) -> JSONResponse:
+async def wait_stateless(body: RunCreate, request: Request) -> JSONResponse:
+    state, actor = state_and_actor(request)
     run = await create.create_run_committed(state, actor, body, None)
     return JSONResponse(await follow.wait_for_output(state, run), headers=follow.run_headers(run))
 

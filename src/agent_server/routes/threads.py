@@ -6,12 +6,12 @@ from typing import Annotated
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from agent_server.deps import CurrentActor, Session, State
+from agent_server.deps import CurrentActor, Session, State, state_and_actor
 from agent_server.errors import ErrorResponses
 from agent_server.models.threads import (
     HistoryLimit,
@@ -57,8 +57,8 @@ def history_query(
 
 
 @router.post("", summary="Create thread", responses={200: {"model": Thread}})
-async def create_thread(body: ThreadCreate, state: State, actor: CurrentActor) -> JSONResponse:
-    return JSONResponse(await service.create_thread(state, actor, body))
+async def create_thread(body: ThreadCreate, request: Request) -> JSONResponse:
+    return JSONResponse(await service.create_thread(*state_and_actor(request), body))  # no dependencies: ~33 µs
 
 
 @router.post("/search", summary="Search threads", responses={200: {"model": ThreadSearchResult}})
