@@ -145,11 +145,16 @@ def route_for(endpoint: object, **options: object) -> APIRoute:
     return route
 
 
+async def unresolvable(request: Request) -> NotImportedHere:  # type: ignore[name-defined]  # noqa: F821
+    return JSONResponse({})
+
+
 def test_only_an_endpoint_taking_just_the_request_and_returning_a_response_qualifies() -> None:
     assert takes_only_the_request(route_for(request_only))
     assert not takes_only_the_request(route_for(with_a_parameter))
     assert not takes_only_the_request(route_for(returns_a_dict))
     assert not takes_only_the_request(route_for(synchronous))
+    assert not takes_only_the_request(route_for(unresolvable, response_model=None))
     assert not takes_only_the_request(route_for(request_only, dependencies=[Depends(lambda: None)]))
 
 

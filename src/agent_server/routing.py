@@ -62,7 +62,10 @@ def takes_only_the_request(route: APIRoute) -> bool:
         return False
     if len(inspect.signature(route.endpoint).parameters) != 1 or dependant.dependencies:
         return False
-    returns = get_type_hints(route.endpoint).get("return")
+    try:
+        returns = get_type_hints(route.endpoint).get("return")
+    except (NameError, TypeError):  # an annotation that cannot be resolved here: FastAPI's handler takes it
+        return False
     return inspect.isclass(returns) and issubclass(returns, Response)
 
 
