@@ -161,7 +161,8 @@ def machine_busy_ticks() -> tuple[int, int, int]:
 
 
 def python_loop_seconds() -> float:
-    """The machine-speed yardstick of FINDINGS: seconds for a 10-million-iteration empty Python loop."""
+    """Seconds for a 10-million-iteration empty Python loop, the rough yardstick of earlier FINDINGS (session 8
+    found it can read fast while the floor is slow: compare `floor.py`, not this, across machines)."""
     started = time.perf_counter()
     for _ in range(10_000_000):
         pass

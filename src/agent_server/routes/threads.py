@@ -58,7 +58,8 @@ def history_query(
 
 @router.post("", summary="Create thread", responses={200: {"model": Thread}})
 async def create_thread(body: ThreadCreate, request: Request) -> JSONResponse:
-    return JSONResponse(await service.create_thread(*state_and_actor(request), body))  # no dependencies: ~33 µs
+    # State and user come from the request, not from FastAPI dependencies (~33 µs per request, as for runs).
+    return JSONResponse(await service.create_thread(*state_and_actor(request), body))
 
 
 @router.post("/search", summary="Search threads", responses={200: {"model": ThreadSearchResult}})
