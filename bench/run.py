@@ -20,8 +20,9 @@ import resource
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
@@ -65,6 +66,7 @@ class Profile:
     store_seconds: float = 10.0
     store_clients: int = 16
     warmup_runs: int = 20
+    shared_pool: bool = False  # the simulated clients share one SDK client (the model before session 9)
 
 
 QUICK = Profile(sequential_runs=50, throughput_seconds=3.0, stream_runs=40, stream_seconds=3.0,
@@ -169,6 +171,16 @@ def python_loop_seconds() -> float:
     return round(time.perf_counter() - started, 3)
 
 
+def machine_floor(database_url: str) -> list[dict[str, float]]:
+    """`floor.py`'s measurement (the trivial graph in-process on LangGraph's Postgres checkpointer, 300 runs alone
+    and at 32), taken while no scenario runs: the machine's speed at that moment, to read the server's numbers
+    against (the issue's machine: 5 ms and 224 runs/s)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import floor  # here, not at the top: the client processes import this module without needing it
+
+    return asyncio.run(floor.measure(database_url, 300, [1, 32]))
+
+
 def package_versions() -> dict[str, str]:
     """Versions of the packages the server's speed depends on, as installed beside this script."""
     names = ("fastapi", "starlette", "uvicorn", "pydantic", "langgraph", "langgraph-checkpoint-postgres",
@@ -245,6 +257,21 @@ def make_client(url: str, connections: int) -> LangGraphClient:
     http = httpx.AsyncClient(base_url=url, transport=httpx.AsyncHTTPTransport(limits=limits),
                              timeout=httpx.Timeout(120.0, connect=10.0, pool=120.0))
     return LangGraphClient(http)
+
+
+@asynccontextmanager
+async def sdk_clients(url: str, count: int, shared_pool: bool) -> AsyncIterator[list[LangGraphClient]]:
+    """One SDK client, with one connection, per simulated client, as that many users would have.
+
+    With `shared_pool`, all of them use one SDK client whose pool holds `count` connections: httpcore then checks
+    every idle connection of the pool (a `poll` system call each) for every request, so the client's CPU per
+    request grows with `count` (2-3x the single-connection client's at 32; bench/FINDINGS.md, session 9).
+    """
+    async with AsyncExitStack() as stack:
+        if shared_pool:
+            yield [await stack.enter_async_context(make_client(url, count))] * count
+        else:
+            yield [await stack.enter_async_context(make_client(url, 1)) for _ in range(count)]
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -369,20 +396,21 @@ def own_cpu() -> float:
 
 
 async def load(kind: str, url: str, clients: int, seconds: float, offset: int = 0,
-               start_at: float | None = None) -> LoadResult:
+               start_at: float | None = None, shared_pool: bool = False) -> LoadResult:
     """`clients` concurrent loops of one kind of work ("runs", "streams" or "store") for `seconds`.
 
     `offset` numbers this process's clients after those of other processes; `start_at` (time.time()) lines up
     the start of several processes.
     """
     result = LoadResult()
-    async with make_client(url, clients) as client:
+    async with sdk_clients(url, clients, shared_pool) as sdks:
         threads: list[str] = []
         if kind == "streams":
-            threads = [(await client.threads.create())["thread_id"] for _ in range(clients)]
+            threads = [(await sdk.threads.create())["thread_id"] for sdk in sdks]
         prefix = uuid.uuid4().hex[:8]
 
         async def unit(c: int, i: int) -> int:
+            client = sdks[c]
             if kind == "runs":
                 create, wait = await create_and_wait(client, i)
                 result.latencies.append(create + wait)
@@ -424,19 +452,21 @@ async def load(kind: str, url: str, clients: int, seconds: float, offset: int = 
     return result
 
 
-def load_in_process(kind: str, url: str, clients: int, seconds: float, offset: int, start_at: float) -> LoadResult:
+def load_in_process(kind: str, url: str, clients: int, seconds: float, offset: int, start_at: float,
+                    shared_pool: bool) -> LoadResult:
     """Entry point of a client process (`--procs`)."""
-    return asyncio.run(load(kind, url, clients, seconds, offset, start_at))
+    return asyncio.run(load(kind, url, clients, seconds, offset, start_at, shared_pool))
 
 
-async def spread_load(kind: str, url: str, clients: int, seconds: float, procs: int, meter: Meter) -> LoadResult:
+async def spread_load(kind: str, url: str, clients: int, seconds: float, procs: int, meter: Meter,
+                      shared_pool: bool = False) -> LoadResult:
     """The clients in this process, or split over `procs` client processes started together.
 
     `meter` measures the load only: from the common start (not while the processes start) to the last result.
     """
     if procs <= 1:
         meter.start()
-        result = await load(kind, url, clients, seconds)
+        result = await load(kind, url, clients, seconds, shared_pool=shared_pool)
         meter.finish()
         return result
     shares = [clients // procs + (1 if p < clients % procs else 0) for p in range(procs)]
@@ -444,7 +474,8 @@ async def spread_load(kind: str, url: str, clients: int, seconds: float, procs: 
     loop = asyncio.get_running_loop()
     with ProcessPoolExecutor(procs, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [
-            loop.run_in_executor(pool, load_in_process, kind, url, share, seconds, sum(shares[:p]), start_at)
+            loop.run_in_executor(pool, load_in_process, kind, url, share, seconds, sum(shares[:p]), start_at,
+                                 shared_pool)
             for p, share in enumerate(shares) if share
         ]
         await asyncio.sleep(max(0.0, start_at - time.time()))
@@ -457,7 +488,7 @@ async def spread_load(kind: str, url: str, clients: int, seconds: float, procs: 
     return total
 
 
-BACKGROUND_IN_FLIGHT = 64  # requests in flight in the background scenario, over all client processes
+BACKGROUND_IN_FLIGHT = 64  # with a shared pool: requests in flight in the background scenario, over all processes
 
 
 @dataclass
@@ -482,51 +513,90 @@ class BackgroundResult:
         self.errors.samples += other.errors.samples[: max(0, 5 - len(self.errors.samples))]
 
 
-async def background_share(url: str, n_threads: int, per_thread: int, in_flight: int,
-                           start_at: float) -> BackgroundResult:
-    """Make `n_threads` threads, then at `start_at` enqueue `per_thread` runs on each and join them all."""
+async def background_share(url: str, n_threads: int, per_thread: int, in_flight: int, start_at: float,
+                           shared_pool: bool = False) -> BackgroundResult:
+    """Make `n_threads` threads, then at `start_at` enqueue `per_thread` runs on each and join them all.
+
+    Each thread has a client of its own that creates its runs one after the other, then joins them; with
+    `shared_pool`, one client with `in_flight` connections creates them all, `in_flight` at a time, then joins them.
+    """
     result = BackgroundResult()
-    limit = asyncio.Semaphore(in_flight)
-    async with make_client(url, in_flight) as client:
-        threads = [(await client.threads.create())["thread_id"] for _ in range(n_threads)]
-
-        async def enqueue(thread_id: str, n: int) -> tuple[str, str] | None:
-            async with limit:
-                try:
-                    run = await client.runs.create(thread_id, TRIVIAL, input={"n": n}, multitask_strategy="enqueue")
-                    return thread_id, run["run_id"]
-                except Exception as exc:
-                    result.errors.add(exc)
-                    return None
-
-        async def join(thread_id: str, run_id: str) -> None:
-            async with limit:
-                try:
-                    await client.runs.join(thread_id, run_id)
-                except Exception as exc:
-                    result.errors.add(exc)
-
+    async with sdk_clients(url, in_flight if shared_pool else n_threads, shared_pool) as sdks:
+        client_of: dict[str, LangGraphClient] = {}
+        for i in range(n_threads):
+            sdk = sdks[i % len(sdks)]
+            client_of[(await sdk.threads.create())["thread_id"]] = sdk
         if time.time() > start_at:  # its times would count from a start it missed
             result.errors.add(f"a client process was ready {time.time() - start_at:.2f} s after the common start")
         await asyncio.sleep(max(0.0, start_at - time.time()))
         cpu = own_cpu()
-        created = await asyncio.gather(*(enqueue(t, r) for r in range(per_thread) for t in threads))
-        result.enqueue_s = time.time() - start_at
-        runs = [item for item in created if item is not None]
-        await asyncio.gather(*(join(t, r) for t, r in runs))
+        if shared_pool:
+            runs = await enqueue_then_join_shared(client_of, per_thread, in_flight, start_at, result)
+        else:
+            runs = await enqueue_then_join_per_thread(client_of, per_thread, start_at, result)
         result.total_s = time.time() - start_at
         result.client_cpu = own_cpu() - cpu
         result.runs = len(runs)
-        for thread_id in threads:
+        for thread_id, client in client_of.items():
             for run in await client.runs.list(thread_id, limit=per_thread + 5):
                 result.statuses[run["status"]] = result.statuses.get(run["status"], 0) + 1
     return result
 
 
-def background_in_process(url: str, n_threads: int, per_thread: int, in_flight: int,
-                          start_at: float) -> BackgroundResult:
+async def enqueue_then_join_per_thread(client_of: dict[str, LangGraphClient], per_thread: int, start_at: float,
+                                       result: BackgroundResult) -> list[str]:
+    async def one_thread(thread_id: str, client: LangGraphClient) -> list[str]:
+        run_ids: list[str] = []
+        for n in range(per_thread):
+            try:
+                run = await client.runs.create(thread_id, TRIVIAL, input={"n": n}, multitask_strategy="enqueue")
+                run_ids.append(run["run_id"])
+            except Exception as exc:
+                result.errors.add(exc)
+        result.enqueue_s = max(result.enqueue_s, time.time() - start_at)
+        for run_id in run_ids:
+            try:
+                await client.runs.join(thread_id, run_id)
+            except Exception as exc:
+                result.errors.add(exc)
+        return run_ids
+
+    per_thread_runs = await asyncio.gather(*(one_thread(t, c) for t, c in client_of.items()))
+    return [run_id for run_ids in per_thread_runs for run_id in run_ids]
+
+
+async def enqueue_then_join_shared(client_of: dict[str, LangGraphClient], per_thread: int, in_flight: int,
+                                   start_at: float, result: BackgroundResult) -> list[str]:
+    limit = asyncio.Semaphore(in_flight)
+
+    async def enqueue(thread_id: str, n: int) -> tuple[str, str] | None:
+        async with limit:
+            try:
+                run = await client_of[thread_id].runs.create(thread_id, TRIVIAL, input={"n": n},
+                                                             multitask_strategy="enqueue")
+                return thread_id, run["run_id"]
+            except Exception as exc:
+                result.errors.add(exc)
+                return None
+
+    async def join(thread_id: str, run_id: str) -> None:
+        async with limit:
+            try:
+                await client_of[thread_id].runs.join(thread_id, run_id)
+            except Exception as exc:
+                result.errors.add(exc)
+
+    created = await asyncio.gather(*(enqueue(t, r) for r in range(per_thread) for t in client_of))
+    result.enqueue_s = time.time() - start_at
+    runs = [item for item in created if item is not None]
+    await asyncio.gather(*(join(t, r) for t, r in runs))
+    return [run_id for _, run_id in runs]
+
+
+def background_in_process(url: str, n_threads: int, per_thread: int, in_flight: int, start_at: float,
+                          shared_pool: bool) -> BackgroundResult:
     """Entry point of a background client process."""
-    return asyncio.run(background_share(url, n_threads, per_thread, in_flight, start_at))
+    return asyncio.run(background_share(url, n_threads, per_thread, in_flight, start_at, shared_pool))
 
 
 def load_summary(result: LoadResult, usage: dict[str, Any]) -> dict[str, Any]:
@@ -602,7 +672,8 @@ class Bench:
 
     async def throughput(self, concurrency: int) -> None:
         meter = self.meter()
-        result = await spread_load("runs", self.url, concurrency, self.profile.throughput_seconds, self.procs, meter)
+        result = await spread_load("runs", self.url, concurrency, self.profile.throughput_seconds, self.procs, meter,
+                                   self.profile.shared_pool)
         usage = meter.stop(result.units)
         self.record(f"throughput.c{concurrency}", {
             "clients": concurrency, "runs": result.units, "runs_per_s": round(result.units / result.elapsed, 1),
@@ -628,7 +699,8 @@ class Bench:
     async def stream_concurrent(self) -> None:
         clients = self.profile.stream_clients
         meter = self.meter()
-        result = await spread_load("streams", self.url, clients, self.profile.stream_seconds, self.procs, meter)
+        result = await spread_load("streams", self.url, clients, self.profile.stream_seconds, self.procs, meter,
+                                   self.profile.shared_pool)
         usage = meter.stop(result.units)
         summary = load_summary(result, usage)
         self.record("stream_concurrent", {
@@ -647,7 +719,8 @@ class Bench:
         loop = asyncio.get_running_loop()
         with ProcessPoolExecutor(self.procs, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = [loop.run_in_executor(pool, background_in_process, self.url, share,
-                                            self.profile.background_runs_per_thread, in_flight, start_at)
+                                            self.profile.background_runs_per_thread, in_flight, start_at,
+                                            self.profile.shared_pool)
                        for share in shares if share]
             await asyncio.sleep(max(0.0, start_at - time.time()))
             meter = self.meter()
@@ -665,7 +738,8 @@ class Bench:
                 errors.add(f"{count} runs ended {status}")
         self.record("background", {
             "threads": n_threads, "runs": total.runs, "client_processes": len(parts),
-            "in_flight": in_flight * len(parts),
+            "in_flight": in_flight * len(parts) if self.profile.shared_pool else n_threads,
+            "client_model": "shared pool" if self.profile.shared_pool else "a client per thread",
             "enqueue_s": round(total.enqueue_s, 3), "total_s": round(total.total_s, 3),
             "runs_per_s": round(total.runs / total.total_s, 1) if total.total_s else None,
             "statuses": total.statuses, "errors": errors.count, **usage, "error_samples": errors.samples,
@@ -674,7 +748,8 @@ class Bench:
     async def store(self) -> None:
         clients = self.profile.store_clients
         meter = self.meter()
-        result = await spread_load("store", self.url, clients, self.profile.store_seconds, self.procs, meter)
+        result = await spread_load("store", self.url, clients, self.profile.store_seconds, self.procs, meter,
+                                   self.profile.shared_pool)
         usage = meter.stop(result.units)
         self.record("store", {
             "clients": clients, "ops": result.units, "ops_per_s": round(result.units / result.elapsed, 1),
@@ -825,6 +900,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="client processes for the load scenarios and the background one "
                              "(one Python client saturates a core)")
     parser.add_argument("--label", default="", help="free text stored in the JSON (e.g. embedded / pg15)")
+    parser.add_argument("--floor-db", metavar="URL",
+                        help="a scratch PostgreSQL database: measure the machine's floor (floor.py) before and after")
+    parser.add_argument("--shared-pool", action="store_true",
+                        help="simulated clients share one SDK client and its connection pool (the client model of "
+                             "results before session 9; costs the client 2-3x the CPU per request)")
     return parser.parse_args(argv)
 
 
@@ -833,6 +913,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     profile = QUICK if args.quick else Profile()
     if args.concurrency:
         profile = replace(profile, concurrencies=tuple(args.concurrency))
+    if args.shared_pool:
+        profile = replace(profile, shared_pool=True)
     server_pid = args.server_pid
     host, port = urlsplit(args.url).hostname, urlsplit(args.url).port
     if server_pid is None and host in ("127.0.0.1", "localhost", "::1") and port is not None:
@@ -843,18 +925,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"benchmarking {args.url} (server pid {server_pid}, db pid {args.db_pid}, "
           f"{'quick' if args.quick else 'full'})", file=sys.stderr)
     started = time.time()
+    floor_before = machine_floor(args.floor_db) if args.floor_db else None
     loop_before = python_loop_seconds()
     asyncio.run(bench.run(set(args.only or SCENARIOS)))
     loop_after = python_loop_seconds()
+    floor_after = machine_floor(args.floor_db) if args.floor_db else None
     print(f"machine: 10 M-iteration Python loop {loop_before} s before, {loop_after} s after", file=sys.stderr)
+    for when, rows in (("before", floor_before), ("after", floor_after)):
+        for row in rows or ():
+            print(f"machine floor {when}: {json.dumps(row)}", file=sys.stderr)
     print()
     print_table(bench.results, profile)
     if args.json:
         report = {
             "label": args.label, "url": args.url, "quick": args.quick, "started": started, "procs": args.procs,
-            "server_pid": server_pid, "db_pid": args.db_pid, "cpus": os.cpu_count(),
+            "server_pid": server_pid, "db_pid": args.db_pid, "cpus": os.cpu_count(), "shared_pool": args.shared_pool,
             "python": platform.python_version(), "loadavg_after": os.getloadavg(), "cpu_model": cpu_model(),
-            "python_loop_s": [loop_before, loop_after], "packages": package_versions(),
+            "python_loop_s": [loop_before, loop_after], "floor": {"before": floor_before, "after": floor_after},
+            "packages": package_versions(),
             "results": bench.results,
             "verdicts": {m: verdict(m, lookup(bench.results, m)) for m in TARGETS},
         }
