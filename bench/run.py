@@ -543,23 +543,32 @@ async def background_share(url: str, n_threads: int, per_thread: int, in_flight:
     return result
 
 
+async def enqueue_run(client: LangGraphClient, thread_id: str, n: int, result: BackgroundResult) -> str | None:
+    """A run queued on the thread, or None with the error counted."""
+    try:
+        run = await client.runs.create(thread_id, TRIVIAL, input={"n": n}, multitask_strategy="enqueue")
+    except Exception as exc:
+        result.errors.add(exc)
+        return None
+    return str(run["run_id"])
+
+
+async def join_run(client: LangGraphClient, thread_id: str, run_id: str, result: BackgroundResult) -> None:
+    try:
+        await client.runs.join(thread_id, run_id)
+    except Exception as exc:
+        result.errors.add(exc)
+
+
 async def enqueue_then_join_per_thread(client_of: dict[str, LangGraphClient], per_thread: int, start_at: float,
                                        result: BackgroundResult) -> list[str]:
     async def one_thread(thread_id: str, client: LangGraphClient) -> list[str]:
-        run_ids: list[str] = []
-        for n in range(per_thread):
-            try:
-                run = await client.runs.create(thread_id, TRIVIAL, input={"n": n}, multitask_strategy="enqueue")
-                run_ids.append(run["run_id"])
-            except Exception as exc:
-                result.errors.add(exc)
+        run_ids = [await enqueue_run(client, thread_id, n, result) for n in range(per_thread)]
         result.enqueue_s = max(result.enqueue_s, time.time() - start_at)
-        for run_id in run_ids:
-            try:
-                await client.runs.join(thread_id, run_id)
-            except Exception as exc:
-                result.errors.add(exc)
-        return run_ids
+        created = [run_id for run_id in run_ids if run_id is not None]
+        for run_id in created:
+            await join_run(client, thread_id, run_id, result)
+        return created
 
     per_thread_runs = await asyncio.gather(*(one_thread(t, c) for t, c in client_of.items()))
     return [run_id for run_ids in per_thread_runs for run_id in run_ids]
@@ -569,26 +578,17 @@ async def enqueue_then_join_shared(client_of: dict[str, LangGraphClient], per_th
                                    start_at: float, result: BackgroundResult) -> list[str]:
     limit = asyncio.Semaphore(in_flight)
 
-    async def enqueue(thread_id: str, n: int) -> tuple[str, str] | None:
+    async def enqueue(thread_id: str, n: int) -> tuple[str, str | None]:
         async with limit:
-            try:
-                run = await client_of[thread_id].runs.create(thread_id, TRIVIAL, input={"n": n},
-                                                             multitask_strategy="enqueue")
-                return thread_id, run["run_id"]
-            except Exception as exc:
-                result.errors.add(exc)
-                return None
+            return thread_id, await enqueue_run(client_of[thread_id], thread_id, n, result)
 
     async def join(thread_id: str, run_id: str) -> None:
         async with limit:
-            try:
-                await client_of[thread_id].runs.join(thread_id, run_id)
-            except Exception as exc:
-                result.errors.add(exc)
+            await join_run(client_of[thread_id], thread_id, run_id, result)
 
     created = await asyncio.gather(*(enqueue(t, r) for r in range(per_thread) for t in client_of))
     result.enqueue_s = time.time() - start_at
-    runs = [item for item in created if item is not None]
+    runs = [(thread_id, run_id) for thread_id, run_id in created if run_id is not None]
     await asyncio.gather(*(join(t, r) for t, r in runs))
     return [run_id for _, run_id in runs]
 
