@@ -105,7 +105,7 @@ def read_plan(file: Path | None, plan_format: str) -> list[dict[str, Any]]:
 
 def task_tree(client: HubClient, task_id: str) -> dict[str, Any]:
     """The task and its subtasks to any depth (each without its history)."""
-    task = client.get(task_path(UUID(task_id)))
+    task: dict[str, Any] = client.get(task_path(UUID(task_id)))
     task.pop("history", None)
     task["subtasks"] = [task_tree(client, subtask["id"]) for subtask in task["subtasks"]]
     return task

@@ -77,7 +77,7 @@ def run(
                                                 show_default=False)] = None,
     thread: Annotated[str | None, typer.Option(help="run on this thread (default: a stateless run)",
                                                show_default=False)] = None,
-    stream_mode: Annotated[list[StreamModeChoice] | None, typer.Option(  # type: ignore[valid-type]
+    stream_mode: Annotated[list[StreamModeChoice] | None, typer.Option(
         help="repeatable  [default: values]", show_default=False)] = None,
     config: JsonText = None,
     context: JsonText = None,

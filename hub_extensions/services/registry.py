@@ -250,7 +250,7 @@ async def update_alias(session: AsyncSession, ref: str, body: AliasPatch) -> Row
     fields = changes(ALIASES, body)
     if "model" in fields:
         fields["target_model_id"] = (await find_model_for(session, fields.pop("model")))["id"]
-    new_name = fields.get("name", alias["name"])
+    new_name: str = fields["name"] if "name" in fields else alias["name"]
     if new_name != alias["name"]:
         refuse_if_used(ALIASES, alias["name"], "rename", await alias_users(session, alias))
         if await repo.rows_named(session, AiModelAlias, [new_name]):
@@ -258,7 +258,7 @@ async def update_alias(session: AsyncSession, ref: str, body: AliasPatch) -> Row
     if "fallbacks" in body.model_fields_set:
         fields["fallbacks"] = body.fallbacks or []
     if "fallbacks" in fields or new_name != alias["name"]:
-        fallbacks = fields.get("fallbacks", alias["fallbacks"] or [])
+        fallbacks: list[str] = fields["fallbacks"] if "fallbacks" in fields else alias["fallbacks"] or []
         await check_fallbacks(session, new_name, fallbacks, old_name=alias["name"])
     return await present_alias(session, await update(session, ALIASES, alias, fields))
 
@@ -320,7 +320,7 @@ async def update_group(session: AsyncSession, ref: str, body: GroupPatch) -> Row
     group = await present_group(session, await find(session, GROUPS, ref, for_update=True))
     fields = changes(GROUPS, body)
     if "default" in body.model_fields_set or "members" in fields:
-        members = fields.get("members", group["members"])
+        members: list[str] = fields["members"] if "members" in fields else group["members"]
         default = body.default if "default" in body.model_fields_set else group["default"]
         fields["default_alias_id"] = await default_alias_id(session, members, default)
     fields.pop("default", None)

@@ -85,9 +85,10 @@ async def delete_row(session: AsyncSession, table: Named, row_id: uuid.UUID) -> 
 def _reference(table: Named, ref: str) -> ColumnElement[bool]:
     """Matches the row named `ref`, or whose id `ref` spells."""
     try:
-        return (table.name == ref) | (table.id == uuid.UUID(ref))
+        matches: ColumnElement[bool] = (table.name == ref) | (table.id == uuid.UUID(ref))
     except ValueError:
-        return table.name == ref  # type: ignore[no-any-return]
+        matches = table.name == ref
+    return matches
 
 
 async def find(session: AsyncSession, table: Named, ref: str, *, for_update: bool = False) -> Row | None:
@@ -97,7 +98,8 @@ async def find(session: AsyncSession, table: Named, ref: str, *, for_update: boo
         stmt = stmt.with_for_update()
     rows = [_as_row(row) for row in (await session.execute(stmt)).all()]
     by_id = [row for row in rows if str(row["id"]) == ref.lower()]
-    return (by_id or rows or [None])[0]
+    found = by_id or rows
+    return found[0] if found else None
 
 
 async def find_by_id(session: AsyncSession, table: Named, row_id: uuid.UUID) -> Row | None:

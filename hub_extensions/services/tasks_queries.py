@@ -75,7 +75,7 @@ TASK_COLUMNS = (
 )
 
 
-def _select_tasks() -> Select[Any]:
+def _select_tasks() -> Select[*tuple[Any, ...]]:
     return select(*TASK_COLUMNS, _assigned_agent().label("assigned_agent"), _tag_names().label("tags"))
 
 

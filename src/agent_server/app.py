@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
@@ -18,7 +17,7 @@ from starlette.routing import BaseRoute
 from agent_server import __version__
 from agent_server.api import api_routers
 from agent_server.config import CorsConfig, ProjectConfig, load_config
-from agent_server.db.engine import create_engine, create_sessionmaker, open_langgraph_pool
+from agent_server.db.engine import DictRowPool, create_engine, create_sessionmaker, open_langgraph_pool
 from agent_server.db.langgraph import open_persistence
 from agent_server.db.migrate import upgrade_schema_async
 from agent_server.errors import add_exception_handlers
@@ -51,7 +50,7 @@ def apply_project_env(config: ProjectConfig) -> None:
         os.environ.setdefault(key, value)
 
 
-def make_broker(settings: Settings, pool: AsyncConnectionPool, listener: PgListener) -> Broker:
+def make_broker(settings: Settings, pool: DictRowPool, listener: PgListener) -> Broker:
     kind = settings.stream_broker
     if kind == "postgres":
         return PostgresBroker(pool, listener)

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.postgres import AsyncPostgresStore
-from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agent_server.config import ProjectConfig
+from agent_server.db.engine import DictRowPool
 from agent_server.services.auth import AuthEngine
 from agent_server.services.graphs import GraphRegistry
 from agent_server.settings import Settings
@@ -34,7 +34,7 @@ class AppState:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     read_sessionmaker: async_sessionmaker[AsyncSession]  # autocommit: reads need no BEGIN/COMMIT round trips
-    pool: AsyncConnectionPool
+    pool: DictRowPool
     checkpointer: AsyncPostgresSaver
     store: AsyncPostgresStore
     graphs: GraphRegistry

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from psycopg.rows import dict_row
+from typing import TypeAlias
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from agent_server.responses import dumps
 from agent_server.settings import to_libpq_url, to_psycopg_url
+
+DictRowPool: TypeAlias = AsyncConnectionPool[AsyncConnection[DictRow]]
+"""The psycopg pool of `open_langgraph_pool`: its connections' rows are dicts (`row_factory=dict_row`)."""
 
 
 def create_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
@@ -25,10 +31,10 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-async def open_langgraph_pool(database_url: str, max_size: int = 10) -> AsyncConnectionPool:
+async def open_langgraph_pool(database_url: str, max_size: int = 10) -> DictRowPool:
     """The pool LangGraph's Postgres checkpointer and store expect (autocommit; `prepare_threshold=0` prepares each
     statement at its first use on a connection, as LangGraph's documentation sets it)."""
-    pool: AsyncConnectionPool = AsyncConnectionPool(
+    pool: DictRowPool = AsyncConnectionPool(
         to_libpq_url(database_url),
         min_size=1,
         max_size=max_size,

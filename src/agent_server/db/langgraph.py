@@ -18,6 +18,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from agent_server.config import ProjectConfig
+from agent_server.db.engine import DictRowPool
 from agent_server.services.graphs import import_object
 
 NUMERIC_OPERATORS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
@@ -159,7 +160,7 @@ class PooledPostgresSaver(AsyncPostgresSaver):
     lock only serialised every checkpoint read and write of the process (one round trip at a time).
     """
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: DictRowPool) -> None:
         super().__init__(pool)
         self.lock = contextlib.nullcontext()  # type: ignore[assignment]
 
@@ -181,10 +182,11 @@ class SerializeInPlace:
 
 
 def serialize_checkpoints_in_place() -> None:
-    postgres_saver_module.asyncio = SerializeInPlace()  # type: ignore[assignment]
+    # Deliberately replaces the module's own `asyncio` import (not an export) with a stand-in of another type.
+    postgres_saver_module.asyncio = SerializeInPlace()  # type: ignore[assignment,attr-defined]
 
 
-async def open_checkpointer(pool: AsyncConnectionPool, *, setup: bool) -> AsyncPostgresSaver:
+async def open_checkpointer(pool: DictRowPool, *, setup: bool) -> AsyncPostgresSaver:
     serialize_checkpoints_in_place()
     checkpointer = PooledPostgresSaver(pool)
     if setup:
@@ -192,7 +194,7 @@ async def open_checkpointer(pool: AsyncConnectionPool, *, setup: bool) -> AsyncP
     return checkpointer
 
 
-async def open_store(pool: AsyncConnectionPool, config: ProjectConfig, *, setup: bool) -> AsyncPostgresStore:
+async def open_store(pool: DictRowPool, config: ProjectConfig, *, setup: bool) -> AsyncPostgresStore:
     store = ServerStore(pool, **store_options(config))
     if setup:
         await store.setup()
@@ -212,7 +214,7 @@ async def _try_setup_lock(conn: AsyncConnection[Any]) -> bool:
 
 
 async def open_persistence(
-    pool: AsyncConnectionPool, config: ProjectConfig, *, setup: bool
+    pool: DictRowPool, config: ProjectConfig, *, setup: bool
 ) -> tuple[AsyncPostgresSaver, AsyncPostgresStore]:
     """The checkpointer and the store on `pool`; with `setup`, their own tables are created or upgraded first."""
     if not setup:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from psycopg_pool import AsyncConnectionPool
+from agent_server.db.engine import DictRowPool
 
 
-async def delete_for_run(pool: AsyncConnectionPool, thread_id: UUID, run_id: UUID) -> None:
+async def delete_for_run(pool: DictRowPool, thread_id: UUID, run_id: UUID) -> None:
     """Remove the checkpoints (and their pending writes) that one run wrote on a thread."""
     async with pool.connection() as conn, conn.transaction():
         await conn.execute(

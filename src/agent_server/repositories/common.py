@@ -8,11 +8,12 @@ from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import ColumnElement, Select, Text, asc, cast, desc, literal
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
+
+from agent_server.db.engine import DictRowPool
 
 
 async def fetch_one(session: AsyncSession, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -21,10 +22,11 @@ async def fetch_one(session: AsyncSession, sql: str, params: Mapping[str, Any]) 
     connection = await (await session.connection()).get_raw_connection()
     async with connection.driver_connection.cursor(row_factory=dict_row) as cursor:  # type: ignore[union-attr]
         await cursor.execute(sql, params)
-        return await cursor.fetchone()
+        row: dict[str, Any] | None = await cursor.fetchone()
+        return row
 
 
-async def fetch_one_committed(pool: AsyncConnectionPool, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+async def fetch_one_committed(pool: DictRowPool, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
     """`fetch_one` outside any unit of work: one autocommit statement on the psycopg pool (no session at all)."""
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cursor:
         await cursor.execute(sql, params)
@@ -32,7 +34,7 @@ async def fetch_one_committed(pool: AsyncConnectionPool, sql: str, params: Mappi
 
 
 @asynccontextmanager
-async def transaction_in_one_round_trip(pool: AsyncConnectionPool) -> AsyncIterator[AsyncConnection[Any]]:
+async def transaction_in_one_round_trip(pool: DictRowPool) -> AsyncIterator[AsyncConnection[Any]]:
     """A transaction whose statements go out with BEGIN and COMMIT as one pipeline: read the cursors' rows after
     the block. On an error nothing is committed (the pool connection's exit rolls the transaction back)."""
     async with pool.connection() as conn:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import delete, exists, func, select, text, update
+from sqlalchemy import Table, delete, exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_server.db.engine import DictRowPool
 from agent_server.db.tables import ACTIVE_RUN_STATUSES, Run, Thread
 from agent_server.errors import ThreadNotFound
 from agent_server.repositories.common import (
@@ -25,8 +25,9 @@ from agent_server.responses import dumps
 from agent_server.streaming.listener import CANCEL_CHANNEL, RUNS_CHANNEL
 
 # Plain table (Core) statements: the ORM's bulk-DML and ORM-enabled select paths cost more than the statements.
-runs = Run.__table__
-threads = Thread.__table__
+# Declarative types `__table__` as any FromClause; these classes are mapped to Tables.
+runs = cast(Table, Run.__table__)
+threads = cast(Table, Thread.__table__)
 COLUMNS = (
     runs.c.run_id, runs.c.thread_id, runs.c.assistant_id, runs.c.status, runs.c.metadata, runs.c.kwargs,
     runs.c.multitask_strategy, runs.c.created_at, runs.c.updated_at,
@@ -143,7 +144,7 @@ async def assistant_and_locked_thread(
 
 
 async def enqueue_committed(
-    pool: AsyncConnectionPool, values: dict[str, Any], worker_id: str | None, lease_seconds: float,
+    pool: DictRowPool, values: dict[str, Any], worker_id: str | None, lease_seconds: float,
 ) -> tuple[dict[str, Any] | None, bool, dict[str, Any] | None]:
     """assistant_and_locked_thread then insert_run in a transaction of their own, committed: BEGIN, both statements
     and COMMIT go as one pipeline, one round trip instead of four (on an error the pool connection's exit rolls back).
@@ -188,7 +189,7 @@ def on_visible_threads(thread_scope: Scope) -> list[Any]:
 _GET_ON_POOL_SQL = f"SELECT {COLUMN_LIST} FROM runs WHERE run_id = %(run_id)s AND thread_id = %(thread_id)s"
 
 
-async def get_committed(pool: AsyncConnectionPool, thread_id: UUID, run_id: UUID) -> dict[str, Any] | None:
+async def get_committed(pool: DictRowPool, thread_id: UUID, run_id: UUID) -> dict[str, Any] | None:
     """The run as committed, read in one autocommit statement on the pool (no session, no transaction)."""
     return await fetch_one_committed(pool, _GET_ON_POOL_SQL, {"run_id": run_id, "thread_id": thread_id})
 
@@ -265,7 +266,7 @@ def split_assistant(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
     return row, {"assistant_id": row["assistant_id"], "graph_id": graph_id, "config": config, "context": context}
 
 
-async def claim(pool: AsyncConnectionPool, worker_id: str, lease_seconds: float,
+async def claim(pool: DictRowPool, worker_id: str, lease_seconds: float,
                 limit: int) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
     """Claim up to `limit` runs in one autocommit statement; each with its assistant (see CLAIM_SQL)."""
     async with pool.connection() as conn:
@@ -319,7 +320,7 @@ SELECT EXISTS (SELECT 1 FROM finished) AS owned, false AS more, (SELECT count(*)
 """
 
 
-async def finish(pool: AsyncConnectionPool, run: dict[str, Any], worker_id: str, status: str,
+async def finish(pool: DictRowPool, run: dict[str, Any], worker_id: str, status: str,
                  error: dict[str, Any] | None, *, thread_status: str, values: Any | None,
                  interrupts: dict[str, Any] | None, rolled_back: bool = False,
                  delete_thread: bool = False) -> tuple[bool, bool]:

@@ -7,12 +7,12 @@ from typing import Any
 from uuid import UUID
 
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import ColumnElement, Table, bindparam, cast, delete, exists, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_server.db.engine import DictRowPool
 from agent_server.db.tables import ACTIVE_RUN_STATUSES, Run, Thread
 from agent_server.repositories.common import (
     Scope,
@@ -109,7 +109,7 @@ async def insert_new(
     return _as_dict(row) if row else None
 
 
-async def create(pool: AsyncConnectionPool, thread_id: UUID, metadata: dict[str, Any]) -> dict[str, Any] | None:
+async def create(pool: DictRowPool, thread_id: UUID, metadata: dict[str, Any]) -> dict[str, Any] | None:
     """Insert a thread in one autocommit statement; None when that id exists already."""
     return await fetch_one_committed(pool, _INSERT_NEW_SQL, _insert_new_params(thread_id, metadata))
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 from uuid import UUID, uuid4
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.pregel import Pregel
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -183,10 +185,11 @@ async def set_latest_version(session: AsyncSession, state: AppState, actor: Acto
 
 
 async def build_graph_for(state: AppState, assistant: dict[str, Any]) -> Pregel:
-    config = {**assistant["config"], "configurable": {
+    # The assistant's stored config (a JSON object) is handed to the graph as its RunnableConfig, as `run_config` does.
+    config = cast(RunnableConfig, {**assistant["config"], "configurable": {
         **(assistant["config"].get("configurable") or {}),
         "assistant_id": str(assistant["assistant_id"]), "graph_id": assistant["graph_id"],
-    }}
+    }})
     return await state.graphs.build(assistant["graph_id"], config)
 
 
@@ -247,7 +250,7 @@ def state_jsonschema(graph: Any) -> dict[str, Any]:
                                  name=graph.get_name("State")))
 
 
-def _safely(produce: Any) -> dict[str, Any] | None:
+def _safely(produce: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
     try:
         return produce()
     except Exception:

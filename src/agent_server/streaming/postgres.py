@@ -12,8 +12,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from uuid import UUID
 
-from psycopg_pool import AsyncConnectionPool
-
+from agent_server.db.engine import DictRowPool
 from agent_server.streaming.events import END, FIRST_SEQ, StreamEvent
 from agent_server.streaming.listener import EVENTS_CHANNEL, PgListener
 
@@ -22,7 +21,7 @@ POLL_INTERVAL = 1.0
 
 
 class PostgresBroker:
-    def __init__(self, pool: AsyncConnectionPool, listener: PgListener, retention_minutes: float = 60.0) -> None:
+    def __init__(self, pool: DictRowPool, listener: PgListener, retention_minutes: float = 60.0) -> None:
         self._pool = pool
         self._listener = listener
         self._retention_minutes = retention_minutes

@@ -6,11 +6,12 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.pregel import Pregel
 from langgraph.types import Command, Send
+from langgraph.types import StreamMode as GraphStreamMode
 
 from agent_server.repositories import assistants as assistants_repo
 from agent_server.repositories import checkpoints as checkpoints_repo
@@ -112,7 +113,7 @@ async def stream_graph(graph: Pregel, run: dict[str, Any], config: RunnableConfi
     }
     if kwargs.get("durability"):
         options["durability"] = kwargs["durability"]
-    modes = graph_modes(api_modes)
+    modes = cast(list[GraphStreamMode], graph_modes(api_modes))  # the API's modes, mapped to LangGraph's names
     stream: AsyncIterator[Any]
     if "events" in api_modes:
         stream = graph_chunks_from_events(graph, graph_input(kwargs), config, modes, publisher, options)
@@ -125,8 +126,9 @@ async def stream_graph(graph: Pregel, run: dict[str, Any], config: RunnableConfi
     return translator
 
 
-async def graph_chunks_from_events(graph: Pregel, graph_input: Any, config: RunnableConfig, modes: list[str],
-                                   publisher: Publisher, options: dict[str, Any]) -> AsyncIterator[Any]:
+async def graph_chunks_from_events(graph: Pregel, graph_input: Any, config: RunnableConfig,
+                                   modes: list[GraphStreamMode], publisher: Publisher,
+                                   options: dict[str, Any]) -> AsyncIterator[Any]:
     """`events` mode: publish astream_events, and hand back the root graph's own stream chunks for other modes.
 
     As the reference does, the root graph's `on_chain_stream` events carry the chunks of the other modes
@@ -151,7 +153,7 @@ def state_from_stream(outcome: Outcome, streamed: ChunkTranslator | None) -> dic
 
 
 async def read_final_state(graph: Pregel, config: RunnableConfig, outcome: Outcome) -> None:
-    snapshot_config = {**config, "configurable": {
+    snapshot_config: RunnableConfig = {**config, "configurable": {
         k: v for k, v in config["configurable"].items() if k not in ("checkpoint_id", "checkpoint_ns")
     }}
     outcome.thread = thread_fields(await graph.aget_state(snapshot_config))
