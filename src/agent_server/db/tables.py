@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Boolean,
@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Table,
     Text,
     func,
     text,
@@ -202,3 +203,9 @@ class Cron(Base):
         Index("ix_crons_metadata_gin", "metadata", postgresql_using="gin",
               postgresql_ops={"metadata": "jsonb_path_ops"}),
     )
+
+
+# The tables themselves, for Core statements that skip the ORM's bulk-DML and ORM-enabled select paths (they cost
+# more than the statements). Declarative types `__table__` as any FromClause; these classes are mapped to Tables.
+runs_table = cast(Table, Run.__table__)
+threads_table = cast(Table, Thread.__table__)

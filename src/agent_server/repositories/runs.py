@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
-from sqlalchemy import Table, delete, exists, func, select, text, update
+from sqlalchemy import delete, exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_server.db.engine import DictRowPool
-from agent_server.db.tables import ACTIVE_RUN_STATUSES, Run, Thread
+from agent_server.db.tables import ACTIVE_RUN_STATUSES
+from agent_server.db.tables import runs_table as runs
+from agent_server.db.tables import threads_table as threads
 from agent_server.errors import ThreadNotFound
 from agent_server.repositories.common import (
     Scope,
@@ -24,10 +26,6 @@ from agent_server.repositories.common import (
 from agent_server.responses import dumps
 from agent_server.streaming.listener import CANCEL_CHANNEL, RUNS_CHANNEL
 
-# Plain table (Core) statements: the ORM's bulk-DML and ORM-enabled select paths cost more than the statements.
-# Declarative types `__table__` as any FromClause; these classes are mapped to Tables.
-runs = cast(Table, Run.__table__)
-threads = cast(Table, Thread.__table__)
 COLUMNS = (
     runs.c.run_id, runs.c.thread_id, runs.c.assistant_id, runs.c.status, runs.c.metadata, runs.c.kwargs,
     runs.c.multitask_strategy, runs.c.created_at, runs.c.updated_at,
